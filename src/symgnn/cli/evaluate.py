@@ -1,0 +1,70 @@
+"""``symgnn evaluate``: metrics of a trained model on a dataset split or on labelled structure files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def evaluate(
+        checkpoint: str = typer.Argument(..., help="Checkpoint file (best.pt) or a shipped model name (cuzr64)."),
+        structures: Optional[list[Path]] = typer.Argument(None, help="Labelled structure files (else --split)."),
+        data: Optional[Path] = typer.Option(None, "--data", help="Dataset directory (default: $SYMGNN_DATA)."),
+        split: str = typer.Option("val", "--split", help="train, val or test (when no files are given)."),
+        label_column: Optional[str] = typer.Option(None, "--label-column", help="Per-atom column holding the label."),
+        types: Optional[str] = typer.Option(None, "--types", help="Type map for numeric types, e.g. 1=Cu,2=Zr."),
+        json_path: Optional[Path] = typer.Option(None, "--json", help="Write the metrics as JSON here."),
+        plot: Optional[Path] = typer.Option(None, "--plot", help="Parity plot PNG (default: beside --json, or parity-<split>.png)."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output files."),
+        device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or auto."),
+    ) -> None:
+        """Pearson, Spearman, MAE, RMSE and R², overall, per sample and per species, and a parity plot."""
+        from symgnn.cli.common import check_writable, load_labelled_structures
+        from symgnn.evaluate import evaluate as run_evaluation
+        from symgnn.evaluate import parity_plot
+        from symgnn.io.atomic import atomic_write
+        from symgnn.predictor import Predictor
+
+        predictor = Predictor.from_checkpoint(checkpoint, device)
+        dataset = predictor.metadata.get("config", {}).get("data", {}).get("dataset", "cuzr64")
+        loaded = load_labelled_structures(structures, dataset, split, data, label_column, types)
+        plot_path = plot or (json_path.with_suffix(".png") if json_path else Path(f"parity-{split if not structures else 'files'}.png"))
+        for path in (json_path, plot_path):
+            if path is not None:
+                check_writable(path, overwrite)
+        result = run_evaluation(predictor, loaded)
+        result.metadata = {"checkpoint": str(checkpoint), "split": None if structures else split,
+                           "samples": [s.name for s in loaded]}
+        report = result.report()
+        _print_report(report)
+        if json_path:
+            with atomic_write(json_path) as handle:
+                json.dump(report, handle, indent=2)
+            typer.echo(f"metrics written to {json_path}")
+        parity_plot(result, plot_path)
+        typer.echo(f"parity plot written to {plot_path}")
+
+
+def _print_report(report: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="evaluation")
+    for column in ("subset", "atoms", "Pearson", "Spearman", "MAE (eV)", "RMSE (eV)", "R²"):
+        table.add_column(column, justify="right" if column != "subset" else "left")
+
+    def row(name: str, m: dict) -> None:
+        table.add_row(name, str(m["count"]), f"{m['pearson']:.4f}", f"{m['spearman']:.4f}", f"{m['mae']:.4f}",
+                      f"{m['rmse']:.4f}", f"{m['r2']:.4f}")
+
+    row("all", report)
+    for name, m in report["per_sample"].items():
+        row(f"sample {name}", m)
+    for name, m in report["per_species"].items():
+        row(f"species {name}", m)
+    Console().print(table)

@@ -1,0 +1,49 @@
+"""The ``symgnn`` command: thin commands that parse arguments and call the Python API.
+
+Each command lives in its own module with a ``register(app)`` function. Input problems surface as
+:class:`~symgnn.errors.SymgnnError` and are printed as a single ``error: ...`` line (exit code 2).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from symgnn.errors import SymgnnError
+
+COMMAND_MODULES = ("train", "evaluate", "predict", "inspect", "download", "benchmark", "explain")
+
+app = typer.Typer(
+    name="symgnn",
+    help="Predict and explain per-atom energy barriers of disordered materials with graph neural networks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for _name in COMMAND_MODULES:
+    try:
+        _module = importlib.import_module(f"symgnn.cli.{_name}")
+    except ModuleNotFoundError as error:
+        if error.name != f"symgnn.cli.{_name}":
+            raise
+        continue
+    _module.register(app)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    try:
+        app()
+    except SymgnnError as error:
+        typer.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""``symgnn predict``: per-atom barriers for structure files, written for OVITO, ASE and spreadsheets."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def predict(
+        checkpoint: str = typer.Argument(..., help="Checkpoint file (best.pt) or a shipped model name (cuzr64)."),
+        structures: list[Path] = typer.Argument(..., help="Structure files: LAMMPS dump, extended XYZ, any ASE format, dataset pickle."),
+        out: Path = typer.Option(Path("predictions"), "--out", help="Output directory."),
+        label_column: Optional[str] = typer.Option(None, "--label-column", help="Per-atom column with true barriers (adds metrics)."),
+        types: Optional[str] = typer.Option(None, "--types", help="Type map for numeric types, e.g. 1=Cu,2=Zr."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output files."),
+        device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or auto."),
+    ) -> None:
+        """Predict the barrier of every atom; write <name>.xyz, <name>.csv (and <name>.dump for dumps)."""
+        from rich.console import Console
+        from rich.table import Table
+
+        from symgnn.cli.common import read_user_structure
+        from symgnn.io.write import write_predictions
+        from symgnn.metrics import regression_metrics
+        from symgnn.predictor import Predictor
+
+        predictor = Predictor.from_checkpoint(checkpoint, device)
+        table = Table(title=f"predicted barriers (eV), model {checkpoint}")
+        for column in ("structure", "atoms", "mean", "std", "min", "max", "seconds", "Pearson vs label"):
+            table.add_column(column, justify="left" if column == "structure" else "right")
+        out.mkdir(parents=True, exist_ok=True)
+        written: list[Path] = []
+        for path in structures:
+            structure = read_user_structure(path, label_column, types)
+            start = time.perf_counter()
+            prediction = predictor.predict(structure)
+            seconds = time.perf_counter() - start
+            score = "-"
+            if structure.labels is not None:
+                score = f"{regression_metrics(prediction, structure.labels)['pearson']:.4f}"
+            written += write_predictions(structure, {"predicted_barrier": prediction}, out, Path(path).stem,
+                                         overwrite=overwrite, source_path=path)
+            table.add_row(str(path), str(len(structure)), f"{prediction.mean():.3f}", f"{prediction.std():.3f}",
+                          f"{prediction.min():.3f}", f"{prediction.max():.3f}", f"{seconds:.2f}", score)
+        Console().print(table)
+        for path in written:
+            typer.echo(f"wrote {path}")

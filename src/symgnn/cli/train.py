@@ -1,0 +1,41 @@
+"""``symgnn train``: train a model from a YAML config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def train(
+        config: Path = typer.Option(..., "--config", "-c", help="Training config (YAML); see configs/."),
+        data: Optional[Path] = typer.Option(None, "--data", help="Dataset directory (default: $SYMGNN_DATA)."),
+        out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default: runs/<config name>)."),
+        resume: bool = typer.Option(False, "--resume", help="Continue the interrupted run in --out."),
+        device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or auto."),
+        seed: Optional[int] = typer.Option(None, "--seed", help="Override train.seed."),
+        max_minutes: Optional[float] = typer.Option(None, "--max-minutes", help="Override train.max_minutes."),
+        epochs: Optional[int] = typer.Option(None, "--epochs", help="Override train.epochs."),
+        quiet: bool = typer.Option(False, "--quiet", help="No progress bar; one line per epoch."),
+    ) -> None:
+        """Train on the config's training samples; select the best epoch by validation Pearson."""
+        from symgnn.train.config import load_config
+        from symgnn.train.loop import fit
+
+        cfg = load_config(config)
+        if seed is not None:
+            cfg.train.seed = seed
+        if max_minutes is not None:
+            cfg.train.max_minutes = max_minutes
+        if epochs is not None:
+            cfg.train.epochs = epochs
+        run_dir = out or Path("runs") / config.stem
+        result = fit(cfg, data, run_dir, resume=resume, device=device, progress=not quiet, log=typer.echo)
+        typer.echo(
+            f"best validation Pearson {result.best_val_pearson:.4f} at epoch {result.best_epoch} "
+            f"({result.epochs_run} epochs, {result.seconds / 60:.1f} min, {result.seconds_per_epoch:.1f} s/epoch); "
+            f"checkpoint {run_dir / 'best.pt'}"
+        )

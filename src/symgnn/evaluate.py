@@ -1,0 +1,86 @@
+"""Evaluate a trained model on labelled structures: metrics overall, per sample, per species, and a
+parity plot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from symgnn.data.structure import Structure
+from symgnn.errors import SymgnnError
+from symgnn.metrics import metrics_by_species, regression_metrics
+from symgnn.predictor import Predictor
+
+
+@dataclass
+class Evaluation:
+    """Predictions and labels of every atom evaluated, with the sample each came from."""
+
+    prediction: np.ndarray
+    truth: np.ndarray
+    numbers: np.ndarray
+    sample: np.ndarray
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def report(self) -> dict[str, Any]:
+        """JSON-ready metrics: overall at top level (``pearson``, ``spearman``, ...), then
+        ``per_sample`` and ``per_species``."""
+        overall = regression_metrics(self.prediction, self.truth)
+        per_sample = {
+            str(name): regression_metrics(self.prediction[self.sample == name], self.truth[self.sample == name])
+            for name in dict.fromkeys(self.sample.tolist())
+        }
+        return {
+            **overall,
+            "per_sample": per_sample,
+            "per_species": metrics_by_species(self.prediction, self.truth, self.numbers),
+            **self.metadata,
+        }
+
+
+def evaluate(predictor: Predictor, structures: list[Structure]) -> Evaluation:
+    """Predict every structure and collect predictions with their labels."""
+    predictions, truths, numbers, samples = [], [], [], []
+    for structure in structures:
+        if structure.labels is None:
+            raise SymgnnError(f"{structure.name}: no label to evaluate against (give --label-column)")
+        predictions.append(predictor.predict(structure))
+        truths.append(np.asarray(structure.labels, dtype=np.float64))
+        numbers.append(structure.numbers)
+        samples.append(np.full(len(structure), structure.name, dtype=object))
+    return Evaluation(np.concatenate(predictions), np.concatenate(truths), np.concatenate(numbers), np.concatenate(samples))
+
+
+def parity_plot(evaluation: Evaluation, path: str | Path, title: str = "") -> Path:
+    """Predicted against true barrier, one colour per species, with the Pearson in the legend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from ase.data import chemical_symbols
+
+    from symgnn.io.atomic import atomic_write
+
+    figure, axis = plt.subplots(figsize=(5, 5), dpi=120)
+    for z in np.unique(evaluation.numbers):
+        mask = evaluation.numbers == z
+        r = regression_metrics(evaluation.prediction[mask], evaluation.truth[mask])["pearson"]
+        axis.scatter(evaluation.truth[mask], evaluation.prediction[mask], s=2, alpha=0.35,
+                     label=f"{chemical_symbols[int(z)]} (r = {r:.3f})")
+    low = float(min(evaluation.truth.min(), evaluation.prediction.min()))
+    high = float(max(evaluation.truth.max(), evaluation.prediction.max()))
+    axis.plot([low, high], [low, high], color="black", linewidth=0.8)
+    overall = regression_metrics(evaluation.prediction, evaluation.truth)
+    axis.set_title(title or f"Pearson {overall['pearson']:.3f}, MAE {overall['mae']:.3f} eV")
+    axis.set_xlabel("true barrier (eV)")
+    axis.set_ylabel("predicted barrier (eV)")
+    axis.legend(markerscale=4, loc="upper left")
+    figure.tight_layout()
+    path = Path(path)
+    with atomic_write(path, "wb") as handle:
+        figure.savefig(handle, format="png")
+    plt.close(figure)
+    return path

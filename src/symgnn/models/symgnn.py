@@ -1,0 +1,152 @@
+"""SymGNN (Li et al., ICML 2024, arXiv:2401.08627) and the paper's ablations of it.
+
+Architecture: atom-type encoder → edge encoder over sampled rotations/reflections
+(:class:`~symgnn.nn.symmetrisation.EdgeSymmetriser`) → 4 EGAT layers with heads 8, 4, 2, 1 that update
+node and edge features, each with batch norm, a projection back to the width and a skip connection
+→ MLP decoder to one value per atom. Sizes follow the paper's released configuration (width 32,
+dropout 0.25, batch norm, PReLU decoder of four hidden layers).
+
+Registered variants:
+
+* ``symgnn``: as in the paper.
+* ``symgnn_nosym``: no symmetrisation, the raw edge vector is encoded once (not invariant).
+* ``symgnn_aug``: as ``symgnn_nosym``, but training inputs are randomly rotated/reflected
+  (data augmentation, the paper's other route to approximate invariance).
+* ``egat_length``: the backbone fed edge lengths only (exactly invariant, no angular input).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch_geometric.data import Data
+
+from symgnn.models.registry import register
+from symgnn.nn.egat_conv import EGATConv
+from symgnn.nn.embedding import AtomEmbedding
+from symgnn.nn.rotations import random_orthogonal
+from symgnn.nn.symmetrisation import EdgeSymmetriser
+
+
+def _encoder(in_dim: int, width: int) -> nn.Sequential:
+    """Linear → BN → ReLU → Linear → BN → ReLU, the paper's node and edge encoders."""
+    return nn.Sequential(
+        nn.Linear(in_dim, width), nn.BatchNorm1d(width), nn.ReLU(),
+        nn.Linear(width, width), nn.BatchNorm1d(width), nn.ReLU(),
+    )
+
+
+def _decoder(width: int, out_dim: int, hidden_layers: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for _ in range(hidden_layers):
+        layers += [nn.Linear(width, width), nn.BatchNorm1d(width), nn.PReLU()]
+    layers.append(nn.Linear(width, out_dim))
+    return nn.Sequential(*layers)
+
+
+class SymGNNLayer(nn.Module):
+    """One EGAT block: attention → (concatenate heads | mean on the last layer) → BN → project → skip."""
+
+    def __init__(self, width: int, heads: int, last: bool) -> None:
+        super().__init__()
+        self.conv = EGATConv(width, width, width, width, heads)
+        self.last = last
+        merged = width if last else width * heads
+        self.node_norm, self.edge_norm = nn.BatchNorm1d(merged), nn.BatchNorm1d(merged)
+        self.node_out, self.edge_out = nn.Linear(merged, width), nn.Linear(merged, width)
+
+    def forward(self, h, f, edge_index, edge_weight=None):
+        h_new, f_new = self.conv(h, f, edge_index, edge_weight)
+        merge = (lambda x: x.mean(1)) if self.last else (lambda x: x.flatten(1))
+        h_new = self.node_out(self.node_norm(merge(h_new)))
+        f_new = self.edge_out(self.edge_norm(merge(f_new)))
+        return h + h_new, f + f_new
+
+
+@register("symgnn")
+class SymGNN(nn.Module):
+    """SymGNN: symmetrised edge encoding + EGAT message passing + MLP decoder (see module docstring).
+
+    Args:
+        width: node and edge feature width (paper: 32).
+        heads: attention heads per layer; its length is the number of layers (paper: 8, 4, 2, 1).
+        num_draws: K, rotations and K reflections per training forward pass.
+        eval_draws: draws used in evaluation (fixed seed, deterministic); defaults to ``num_draws``.
+        dropout: dropout on node and edge features after each layer (paper: 0.25).
+        decoder_layers: hidden layers of the decoder (paper: 4).
+        out_dim: outputs per atom (1 = barrier; more for auxiliary targets).
+        edge_input: ``"vector"`` (3 components) or ``"length"`` (1 value, exactly invariant).
+        symmetrise: encode vectors over sampled O(3) transforms (True) or raw (False).
+        augment: rotate/reflect edge vectors at random in training (data augmentation).
+    """
+
+    def __init__(
+        self,
+        width: int = 32,
+        heads: list[int] | tuple[int, ...] = (8, 4, 2, 1),
+        num_draws: int = 2,
+        eval_draws: int | None = None,
+        dropout: float = 0.25,
+        decoder_layers: int = 4,
+        out_dim: int = 1,
+        edge_input: str = "vector",
+        symmetrise: bool = True,
+        augment: bool = False,
+    ) -> None:
+        super().__init__()
+        if edge_input not in ("vector", "length"):
+            raise ValueError(f"edge_input must be 'vector' or 'length', got {edge_input!r}")
+        self.edge_input, self.symmetrise, self.augment = edge_input, symmetrise, augment
+        self.atom_embedding = AtomEmbedding(width)
+        self.node_encoder = _encoder(width, width)
+        edge_encoder = _encoder(3 if edge_input == "vector" else 1, width)
+        if symmetrise and edge_input == "vector":
+            self.edge_encoder: nn.Module = EdgeSymmetriser(edge_encoder, num_draws, eval_draws)
+        else:
+            self.edge_encoder = edge_encoder
+        self.layers = nn.ModuleList(
+            SymGNNLayer(width, h, last=(i == len(heads) - 1)) for i, h in enumerate(heads)
+        )
+        self.dropout = nn.Dropout(dropout)
+        self.decoder = _decoder(width, out_dim, decoder_layers)
+
+    def edge_features(self, data: Data) -> torch.Tensor:
+        """The encoder's input per edge: the vector (possibly augmented) or its length."""
+        vectors = data.edge_vec
+        if self.edge_input == "length":
+            return vectors.norm(dim=-1, keepdim=True)
+        if self.augment and self.training:
+            vectors = vectors @ random_orthogonal(1)[0].to(vectors).T
+        return vectors
+
+    def forward(self, data: Data, edge_weight: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.node_encoder(self.atom_embedding(data.z))
+        f = self.edge_encoder(self.edge_features(data))
+        for layer in self.layers:
+            h, f = layer(h, f, data.edge_index, edge_weight)
+            h, f = self.dropout(h), self.dropout(f)
+        return self.decoder(h)
+
+
+@register("symgnn_nosym")
+class SymGNNNoSym(SymGNN):
+    """SymGNN without symmetrisation: raw edge vectors (the paper's ablation; not invariant)."""
+
+    def __init__(self, **hparams) -> None:
+        super().__init__(**{"symmetrise": False, **hparams})
+
+
+@register("symgnn_aug")
+class SymGNNAugmented(SymGNN):
+    """SymGNN backbone without symmetrisation, trained on randomly rotated/reflected edge vectors."""
+
+    def __init__(self, **hparams) -> None:
+        super().__init__(**{"symmetrise": False, "augment": True, **hparams})
+
+
+@register("egat_length")
+class EGATLength(SymGNN):
+    """The SymGNN backbone fed edge lengths only: exactly invariant, blind to bond angles."""
+
+    def __init__(self, **hparams) -> None:
+        super().__init__(**{"edge_input": "length", "symmetrise": False, **hparams})

@@ -1,0 +1,60 @@
+"""SymGNN's symmetrisation module: invariance of the edge encoding "in expectation"."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from symgnn.nn.rotations import euler_to_matrix
+from symgnn.nn.von_mises import sample_von_mises
+
+
+class EdgeSymmetriser(nn.Module):
+    r"""Encode edge vectors averaged over sampled rotations and reflections (arXiv:2401.08627, §4).
+
+    .. math::
+        e_{ij} = \frac{1}{2K} \sum_{k=1}^{K} \big[\phi(R_k\, x_{ij}) + \phi(-R'_k\, x_{ij})\big],
+        \qquad R_k = R(\alpha_k, \beta_k, \gamma_k),\; \alpha_k \sim \mathrm{VM}(\mu_\alpha, \kappa_\alpha), \dots
+
+    Each of the three Euler angles of the rotations, and separately of the reflections
+    (:math:`-R'`), has its own learned von Mises distribution. Draws are differentiable
+    (:func:`symgnn.nn.von_mises.sample_von_mises`), so training moves the locations and
+    concentrations. In evaluation mode the draws come from a fixed-seed generator, so inference is
+    deterministic for given parameters; ``eval_draws`` may exceed ``num_draws`` for a closer
+    approximation of the expectation.
+    """
+
+    def __init__(self, encoder: nn.Module, num_draws: int = 2, eval_draws: int | None = None, eval_seed: int = 0) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.num_draws = num_draws
+        self.eval_draws = eval_draws or num_draws
+        self.eval_seed = eval_seed
+        # Rows: rotation, reflection; columns: the three Euler angles.
+        self.loc = nn.Parameter(torch.empty(2, 3).uniform_(-math.pi, math.pi))
+        self.log_concentration = nn.Parameter(torch.zeros(2, 3))
+
+    @property
+    def concentration(self) -> torch.Tensor:
+        return self.log_concentration.exp()
+
+    def draw_transforms(self) -> torch.Tensor:
+        """The orthogonal matrices used in this forward pass, shape (2K, 3, 3): K rotations, then K
+        reflections."""
+        if self.training:
+            angles = sample_von_mises(self.loc, self.concentration, self.num_draws)
+        else:
+            generator = torch.Generator().manual_seed(self.eval_seed)
+            angles = sample_von_mises(self.loc, self.concentration, self.eval_draws, generator=generator)
+        matrices = euler_to_matrix(angles)  # (K, 2, 3, 3)
+        rotations, reflections = matrices[:, 0], -matrices[:, 1]
+        return torch.cat([rotations, reflections], dim=0)
+
+    def forward(self, edge_vec: torch.Tensor) -> torch.Tensor:
+        transforms = self.draw_transforms().to(edge_vec.device, edge_vec.dtype)
+        encoded = 0.0
+        for matrix in transforms:
+            encoded = encoded + self.encoder(edge_vec @ matrix.T)
+        return encoded / len(transforms)

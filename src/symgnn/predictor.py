@@ -1,0 +1,100 @@
+"""A trained model ready to predict: network, label scaling and graph cutoff together.
+
+Everything that uses a trained model (``evaluate``, ``predict``, ``explain``, the benchmark) goes
+through :class:`Predictor`, so a checkpoint is interpreted in exactly one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch_geometric.data import Data
+
+from symgnn.data.structure import Structure
+from symgnn.errors import SymgnnError
+from symgnn.graph import build_graph
+from symgnn.models import build_model
+from symgnn.train.checkpoint import load_checkpoint
+
+PRETRAINED_DIR = Path(__file__).parent / "pretrained"
+
+
+def resolve_device(device: str | None) -> torch.device:
+    """``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``None``/``"auto"`` (CUDA when available)."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise SymgnnError(f"--device {device}: CUDA is not available on this machine (use --device cpu)")
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise SymgnnError(f"--device {device}: not a device name (cpu, cuda, cuda:0, ...)") from None
+
+
+def resolve_checkpoint(name_or_path: str | Path) -> Path:
+    """A checkpoint path, or the name of a model shipped with the package (e.g. ``cuzr64``)."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    shipped = PRETRAINED_DIR / f"{name_or_path}.pt"
+    if shipped.is_file():
+        return shipped
+    available = sorted(p.stem for p in PRETRAINED_DIR.glob("*.pt"))
+    hint = f"; shipped models: {', '.join(available)}" if available else ""
+    raise SymgnnError(f"{name_or_path}: no such checkpoint file or shipped model{hint}")
+
+
+@dataclass
+class Predictor:
+    """A model with the label scaling it was trained with and the cutoff of its graphs."""
+
+    model: nn.Module
+    label_mean: float
+    label_std: float
+    cutoff: float
+    model_name: str
+    model_hparams: dict[str, Any]
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_checkpoint(cls, name_or_path: str | Path, device: str | None = "cpu") -> "Predictor":
+        path = resolve_checkpoint(name_or_path)
+        payload = load_checkpoint(path)
+        model = build_model(payload["model_name"], **payload["model_hparams"])
+        try:
+            model.load_state_dict(payload["state_dict"])
+        except RuntimeError as error:
+            raise SymgnnError(f"{path}: weights do not fit model '{payload['model_name']}' ({str(error).splitlines()[0]})") from None
+        target = resolve_device(device)
+        model.to(target).eval()
+        return cls(
+            model=model,
+            label_mean=float(payload["label_mean"]),
+            label_std=float(payload["label_std"]),
+            cutoff=float(payload["cutoff"]),
+            model_name=payload["model_name"],
+            model_hparams=dict(payload["model_hparams"]),
+            device=target,
+            metadata={k: payload[k] for k in ("config", "epoch", "best_val_pearson", "data_dir_samples") if k in payload},
+        )
+
+    def graph(self, structure: Structure) -> Data:
+        """The graph of ``structure`` at this model's cutoff."""
+        return build_graph(structure, self.cutoff)
+
+    @torch.no_grad()
+    def predict_graph(self, data: Data) -> np.ndarray:
+        """Barrier per atom in label units (eV) for a graph built at this model's cutoff."""
+        self.model.eval()
+        output = self.model(data.to(self.device))[:, 0]
+        return (output.double().cpu().numpy() * self.label_std) + self.label_mean
+
+    def predict(self, structure: Structure) -> np.ndarray:
+        """Barrier per atom (eV) for ``structure``."""
+        return self.predict_graph(self.graph(structure))

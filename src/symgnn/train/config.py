@@ -1,0 +1,117 @@
+"""Training configuration: a YAML file with sections ``data``, ``model`` and ``train``.
+
+Every field has a default, so a config only states what differs. Unknown keys are refused (a typo
+must not silently fall back to a default).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from symgnn.errors import SymgnnError
+
+
+@dataclass
+class DataConfig:
+    """Which structures to train and validate on, and how to turn them into graphs.
+
+    ``train``/``val`` name samples of ``dataset`` (e.g. ``train0``) or structure files; ``label`` is the
+    per-atom array to predict; ``aux_targets`` are extra per-atom arrays predicted alongside (multi-task);
+    ``average_labels`` lists groups of samples that hold the same structure with independent label sets
+    (their labels are averaged into one less noisy target and the group trains as one sample).
+    """
+
+    dataset: str = "cuzr64"
+    train: list[str] = field(default_factory=lambda: [f"train{i}" for i in range(6)])
+    val: list[str] = field(default_factory=lambda: ["train6"])
+    cutoff: float = 5.0
+    label: str = "barrier"
+    label_column: str | None = None
+    types: str | None = None
+    aux_targets: list[str] = field(default_factory=list)
+    average_labels: list[list[str]] = field(default_factory=list)
+    crop_atoms: int | None = None
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation and model selection. Selection uses validation Pearson only."""
+
+    seed: int = 0
+    epochs: int = 1000
+    max_minutes: float | None = None
+    batch: str = "sample"  # "sample": one step per training structure; "full": one step per epoch on all
+    optimizer: str = "amsgrad"  # "amsgrad" (Adam with AMSGrad, the paper's), "adam", "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    grad_clip: float | None = None
+    lr_schedule: str = "none"  # "none" or "cosine" (over max_minutes or epochs)
+    aux_weight: float = 0.1
+    patience: int | None = None
+    eval_every: int = 1
+    standardise_labels: bool = True
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: dict[str, Any] = field(default_factory=lambda: {"name": "symgnn"})
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    @property
+    def model_name(self) -> str:
+        return str(self.model.get("name", "symgnn"))
+
+    @property
+    def model_hparams(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model.items() if k != "name"}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _section(cls, values: dict[str, Any] | None, where: str):
+    values = values or {}
+    if not isinstance(values, dict):
+        raise SymgnnError(f"{where}: must be a mapping")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise SymgnnError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return cls(**values)
+
+
+def config_from_dict(raw: dict[str, Any], source: str = "config") -> Config:
+    """Build a :class:`Config` from a plain dict (parsed YAML or a checkpoint's copy)."""
+    if not isinstance(raw, dict):
+        raise SymgnnError(f"{source}: the config must be a YAML mapping with data/model/train sections")
+    unknown = sorted(set(raw) - {"data", "model", "train"})
+    if unknown:
+        raise SymgnnError(f"{source}: unknown section(s) {', '.join(unknown)}; expected data, model, train")
+    model = dict(raw.get("model") or {"name": "symgnn"})
+    config = Config(
+        data=_section(DataConfig, raw.get("data"), f"{source}: data"),
+        model=model,
+        train=_section(TrainConfig, raw.get("train"), f"{source}: train"),
+    )
+    if config.train.batch not in ("sample", "full"):
+        raise SymgnnError(f"{source}: train.batch must be 'sample' or 'full', got {config.train.batch!r}")
+    if config.train.optimizer not in ("amsgrad", "adam", "adamw"):
+        raise SymgnnError(f"{source}: train.optimizer must be amsgrad, adam or adamw")
+    return config
+
+
+def load_config(path: str | Path) -> Config:
+    """Read a YAML training config; errors name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise SymgnnError(f"{path}: config file not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise SymgnnError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    return config_from_dict(raw, str(path))

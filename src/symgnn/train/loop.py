@@ -1,0 +1,267 @@
+"""The training loop: standardised MSE, AMSGrad, model selection on validation Pearson only.
+
+A run directory holds ``config.yaml`` (the resolved config), ``metrics.jsonl`` (one line per epoch),
+``last.pt`` (everything needed to resume) and ``best.pt`` (the epoch with the best validation
+Pearson). Checkpoints are written atomically. ``resume=True`` continues from ``last.pt``; seeds are
+derived from (seed, epoch), so a resumed run draws the same batches and dropout as an unbroken one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from torch_geometric.data import Batch, Data
+
+from symgnn.data.dataset import average_label_groups, build_graphs, load_structure
+from symgnn.errors import SymgnnError
+from symgnn.metrics import pearson
+from symgnn.models import build_model
+from symgnn.predictor import resolve_device
+from symgnn.train.checkpoint import load_checkpoint, save_checkpoint
+from symgnn.train.config import Config
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    best_epoch: int
+    best_val_pearson: float
+    epochs_run: int
+    seconds: float
+    seconds_per_epoch: float
+
+
+@dataclass
+class LabelScaler:
+    """Standardisation of each target column: ``(y - mean) / std``."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    @classmethod
+    def fit(cls, graphs: list[Data], enabled: bool = True) -> "LabelScaler":
+        targets = torch.cat([_targets(g) for g in graphs])
+        if not enabled:
+            return cls(torch.zeros(targets.shape[1]), torch.ones(targets.shape[1]))
+        return cls(targets.mean(0), targets.std(0).clamp_min(1e-8))
+
+    def transform(self, target: torch.Tensor) -> torch.Tensor:
+        return (target - self.mean.to(target)) / self.std.to(target)
+
+
+def _targets(graph: Data) -> torch.Tensor:
+    """Label (column 0) and auxiliary targets as one (N, 1 + aux) tensor."""
+    columns = [graph.y.view(-1, 1)]
+    if getattr(graph, "aux", None) is not None:
+        columns.append(graph.aux)
+    return torch.cat(columns, dim=1)
+
+
+def prepare_data(config: Config, data_dir: str | Path | None) -> tuple[list[Data], list[Data], list[str], list[str]]:
+    """Load and graph the training and validation structures named in ``config``."""
+    train = [load_structure(n, config.data, data_dir) for n in config.data.train]
+    val = [load_structure(n, config.data, data_dir) for n in config.data.val]
+    overlap = set(config.data.train) & set(config.data.val)
+    if overlap:
+        raise SymgnnError(f"config: {', '.join(sorted(overlap))} in both train and val")
+    train = average_label_groups(train, config.data.average_labels)
+    return build_graphs(train, config.data), build_graphs(val, config.data), [s.name for s in train], [s.name for s in val]
+
+
+def _optimizer(config: Config, model: torch.nn.Module) -> torch.optim.Optimizer:
+    t = config.train
+    if t.optimizer == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+    return torch.optim.Adam(model.parameters(), lr=t.lr, weight_decay=t.weight_decay, amsgrad=t.optimizer == "amsgrad")
+
+
+@torch.no_grad()
+def predict_standardised(model: torch.nn.Module, graph: Data) -> torch.Tensor:
+    model.eval()
+    return model(graph)[:, 0]
+
+
+def validation_pearson(model: torch.nn.Module, graphs: list[Data]) -> float:
+    """Mean over validation structures of the Pearson between prediction and label."""
+    scores = [pearson(predict_standardised(model, g).cpu().numpy(), g.y.cpu().numpy()) for g in graphs]
+    return float(np.mean(scores))
+
+
+def _learning_rate(config: Config, epoch: int, elapsed: float) -> float:
+    t = config.train
+    if t.lr_schedule == "none":
+        return t.lr
+    progress = epoch / max(t.epochs, 1)
+    if t.max_minutes:
+        progress = max(progress, elapsed / (60 * t.max_minutes))
+    return t.lr * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def fit(
+    config: Config,
+    data_dir: str | Path | None,
+    run_dir: str | Path,
+    resume: bool = False,
+    device: str | None = "cpu",
+    progress: bool = True,
+    log: Any = print,
+) -> TrainResult:
+    """Train ``config``'s model, validating every ``eval_every`` epochs, and keep the best checkpoint."""
+    run_dir = Path(run_dir)
+    last_path, best_path, metrics_path = run_dir / "last.pt", run_dir / "best.pt", run_dir / "metrics.jsonl"
+    if last_path.exists() and not resume:
+        raise SymgnnError(f"{run_dir}: already holds a run (last.pt); pass --resume to continue it or choose another --out")
+    if resume and not last_path.exists():
+        raise SymgnnError(f"{run_dir}: nothing to resume (no last.pt)")
+    target = resolve_device(device)
+    torch.manual_seed(config.train.seed)
+    train_graphs, val_graphs, train_names, val_names = prepare_data(config, data_dir)
+    scaler = LabelScaler.fit(train_graphs, config.train.standardise_labels)
+    for g in train_graphs:
+        g.target = scaler.transform(_targets(g))
+    train_graphs = [g.to(target) for g in train_graphs]
+    val_graphs = [g.to(target) for g in val_graphs]
+
+    hparams = {**config.model_hparams, "out_dim": 1 + len(config.data.aux_targets)}
+    model = build_model(config.model_name, **hparams).to(target)
+    optimizer = _optimizer(config, model)
+    state = {"epoch": 0, "best_val_pearson": -math.inf, "best_epoch": 0, "elapsed": 0.0, "stale": 0}
+    if resume:
+        saved = load_checkpoint(last_path)
+        model.load_state_dict(saved["state_dict"])
+        optimizer.load_state_dict(saved["optimizer"])
+        state.update(saved["train_state"])
+        _truncate_metrics(metrics_path, state["epoch"])
+        log(f"resuming {run_dir} at epoch {state['epoch']} (best val Pearson {state['best_val_pearson']:.4f})")
+    else:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+
+    def payload(extra: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "model_name": config.model_name,
+            "model_hparams": hparams,
+            "state_dict": model.state_dict(),
+            "label_mean": float(scaler.mean[0]),
+            "label_std": float(scaler.std[0]),
+            "cutoff": config.data.cutoff,
+            "config": config.to_dict(),
+            "train_names": train_names,
+            "val_names": val_names,
+            **extra,
+        }
+
+    weights = torch.ones(hparams["out_dim"], device=target)
+    weights[1:] = config.train.aux_weight
+    start_time = time.monotonic() - state["elapsed"]
+    num_params = sum(p.numel() for p in model.parameters())
+    log(f"model {config.model_name}: {num_params:,} parameters; train {', '.join(train_names)}; val {', '.join(val_names)}")
+    bar = _progress_bar(progress, config.train.epochs, state["epoch"])
+    epoch_times: list[float] = []
+    try:
+        while state["epoch"] < config.train.epochs:
+            elapsed = time.monotonic() - start_time
+            if config.train.max_minutes and elapsed >= 60 * config.train.max_minutes:
+                log(f"time budget of {config.train.max_minutes} min reached")
+                break
+            epoch = state["epoch"] + 1
+            epoch_start = time.monotonic()
+            torch.manual_seed(config.train.seed * 1_000_003 + epoch)
+            for group in optimizer.param_groups:
+                group["lr"] = _learning_rate(config, epoch - 1, elapsed)
+            model.train()
+            losses = []
+            for batch in _batches(train_graphs, config.train.batch):
+                prediction = model(batch)
+                loss = (((prediction - batch.target) ** 2).mean(0) * weights).sum()
+                if not torch.isfinite(loss):
+                    raise SymgnnError(f"training diverged at epoch {epoch} (loss {loss.item()}); lower train.lr")
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if config.train.grad_clip:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.train.grad_clip)
+                optimizer.step()
+                losses.append(loss.item())
+            record: dict[str, Any] = {"epoch": epoch, "train_loss": float(np.mean(losses)), "lr": optimizer.param_groups[0]["lr"]}
+            if epoch % config.train.eval_every == 0 or epoch == config.train.epochs:
+                score = validation_pearson(model, val_graphs)
+                record["val_pearson"] = score
+                if score > state["best_val_pearson"]:
+                    state.update(best_val_pearson=score, best_epoch=epoch, stale=0)
+                    save_checkpoint(best_path, payload({"epoch": epoch, "best_val_pearson": score}))
+                else:
+                    state["stale"] += config.train.eval_every
+            state["epoch"] = epoch
+            state["elapsed"] = time.monotonic() - start_time
+            epoch_times.append(time.monotonic() - epoch_start)
+            record["seconds"] = state["elapsed"]
+            _append_metrics(metrics_path, record)
+            save_checkpoint(last_path, payload({"epoch": epoch, "optimizer": optimizer.state_dict(), "train_state": dict(state)}))
+            _update_bar(bar, record, state, log)
+            if config.train.patience and state["stale"] >= config.train.patience:
+                log(f"early stop: no validation improvement in {config.train.patience} epochs")
+                break
+    finally:
+        if bar is not None:
+            bar.stop()
+    summary = TrainResult(
+        run_dir=run_dir,
+        best_epoch=state["best_epoch"],
+        best_val_pearson=state["best_val_pearson"],
+        epochs_run=state["epoch"],
+        seconds=state["elapsed"],
+        seconds_per_epoch=float(np.mean(epoch_times)) if epoch_times else float("nan"),
+    )
+    (run_dir / "summary.json").write_text(json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in summary.__dict__.items()}, indent=2))
+    return summary
+
+
+def _batches(graphs: list[Data], mode: str):
+    """``sample``: each training structure is one step, in a seeded random order; ``full``: one step."""
+    if mode == "full":
+        yield Batch.from_data_list(graphs) if len(graphs) > 1 else graphs[0]
+        return
+    for index in torch.randperm(len(graphs)).tolist():
+        yield graphs[index]
+
+
+def _append_metrics(path: Path, record: dict[str, Any]) -> None:
+    with path.open("a") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
+def _truncate_metrics(path: Path, last_epoch: int) -> None:
+    """Drop metric lines written after the checkpoint we resume from (a crash between the two)."""
+    if not path.exists():
+        return
+    kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["epoch"] <= last_epoch]
+    path.write_text("".join(line + "\n" for line in kept))
+
+
+def _progress_bar(enabled: bool, total: int, done: int):
+    if not enabled:
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"))
+    bar.start()
+    bar.add_task("", total=total, completed=done)
+    return bar
+
+
+def _update_bar(bar, record: dict[str, Any], state: dict[str, Any], log) -> None:
+    text = f"epoch {record['epoch']} loss {record['train_loss']:.4f}"
+    if "val_pearson" in record:
+        text += f" val r {record['val_pearson']:.4f} (best {state['best_val_pearson']:.4f} @ {state['best_epoch']})"
+    if bar is None:
+        log(text)
+        return
+    bar.update(bar.task_ids[0], completed=record["epoch"], description=text)
