@@ -1,0 +1,146 @@
+"""Read any supported structure file into a :class:`Structure`.
+
+Dispatch: ``.pickle``/``.pkl`` -> the Cu64Zr36 dataset dict (safe unpickler); LAMMPS text dumps
+(``.dump``, ``.lammpstrj``, or a file starting with ``ITEM: TIMESTEP``) -> this package's dump reader,
+which keeps custom columns; anything else -> ``ase.io.read`` (extended XYZ, CIF, POSCAR, ...).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from ase.data import atomic_numbers
+
+from symgnn.data.structure import Structure
+from symgnn.errors import SymgnnError, file_error
+from symgnn.io.cuzr64 import cuzr64_to_structure
+from symgnn.io.lammps_dump import as_type_map, read_lammps_dump
+from symgnn.io.safe_pickle import load_pickle
+
+PICKLE_SUFFIXES = frozenset({".pickle", ".pkl"})
+DUMP_SUFFIXES = frozenset({".dump", ".lammpstrj"})
+
+
+def is_lammps_dump(path: str | Path) -> bool:
+    """Whether ``path`` is a LAMMPS text dump, by suffix or by its first line."""
+    path = Path(path)
+    if path.suffix.lower() in DUMP_SUFFIXES:
+        return True
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(64)
+    except OSError:
+        return False
+    return head.lstrip().startswith(b"ITEM: TIMESTEP")
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise file_error(path, "file not found")
+    if path.is_dir():
+        raise file_error(path, "is a directory, expected a structure file")
+
+
+def _per_atom_results(atoms, n: int) -> dict[str, np.ndarray]:
+    """Numeric per-atom arrays of an ASE ``Atoms``: ``atoms.arrays``, then per-atom info and calculator results."""
+    arrays: dict[str, np.ndarray] = {}
+    sources = [atoms.arrays, dict(atoms.info)]
+    if atoms.calc is not None:
+        sources.append(dict(getattr(atoms.calc, "results", {})))
+    for source in sources:
+        for key, value in source.items():
+            if key in ("numbers", "positions") or key in arrays:
+                continue
+            value = np.asarray(value) if isinstance(value, (np.ndarray, list)) else None
+            if value is None or value.ndim == 0 or value.shape[0] != n:
+                continue
+            if np.issubdtype(value.dtype, np.number) or value.dtype == bool:
+                arrays[key] = value.astype(np.float64) if value.dtype.kind in "fb" else value
+    return arrays
+
+
+def _read_with_ase(path: Path, index: int) -> Structure:
+    """Read one frame with ``ase.io.read``, turning every failure into a one-line SymgnnError."""
+    import ase.io
+    from ase.io.formats import UnknownFileTypeError
+
+    try:
+        atoms = ase.io.read(path, index=index)
+    except SymgnnError:
+        raise
+    except UnknownFileTypeError:
+        raise file_error(
+            path,
+            "unknown file format (use .pickle, a LAMMPS dump, extended XYZ .xyz, or another format ASE reads)",
+        ) from None
+    except StopIteration:
+        raise file_error(path, "file holds no structure") from None
+    except IndexError:
+        raise file_error(path, f"frame index {index} is out of range") from None
+    except Exception as exc:  # ASE raises many types for unknown or malformed formats
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise file_error(path, f"cannot read as a structure (unknown or malformed format: {message})") from None
+    n = len(atoms)
+    if n == 0:
+        raise file_error(path, "the structure has no atoms")
+    return Structure(
+        numbers=atoms.numbers,
+        positions=atoms.positions,
+        cell=np.asarray(atoms.cell[:]),
+        pbc=atoms.pbc,
+        arrays=_per_atom_results(atoms, n),
+        name=str(path),
+    )
+
+
+def _remap_types(structure: Structure, type_map: dict[int, str] | None) -> Structure:
+    """Turn placeholder species (atomic numbers 1..k standing for LAMMPS types) into real elements."""
+    if type_map is None:
+        return structure
+    present = set(np.unique(structure.numbers).tolist())
+    if not present <= set(type_map):
+        return structure  # real elements already (or types the map does not cover)
+    lookup = np.zeros(max(type_map) + 1, dtype=np.int64)
+    for t, symbol in type_map.items():
+        lookup[t] = atomic_numbers[symbol]
+    structure.numbers = lookup[structure.numbers]
+    return structure
+
+
+def _apply_label(structure: Structure, label_column: str | None, path: Path) -> Structure:
+    """Set ``label_key`` to ``label_column``, refusing names that are not a per-atom array."""
+    if label_column is None:
+        return structure
+    if label_column not in structure.arrays:
+        available = ", ".join(sorted(structure.arrays)) or "none"
+        raise file_error(path, f"no per-atom column '{label_column}' (available: {available})")
+    if np.asarray(structure.arrays[label_column]).ndim != 1:
+        raise file_error(path, f"column '{label_column}' is not a scalar per-atom quantity")
+    structure.arrays[label_column] = np.asarray(structure.arrays[label_column], dtype=np.float64)
+    structure.label_key = label_column
+    structure.validate()
+    return structure
+
+
+def read_structure(
+    path: str | Path,
+    label_column: str | None = None,
+    types: dict[int, str] | str | None = None,
+    index: int = -1,
+) -> Structure:
+    """Read frame ``index`` of ``path`` as a wrapped Structure with real element species.
+
+    ``label_column`` names the per-atom array to use as the label (dataset pickles default to
+    ``barrier``). ``types`` maps LAMMPS type numbers to elements (``{1: "Cu"}`` or ``"1=Cu,2=Zr"``).
+    """
+    path = Path(path)
+    type_map = as_type_map(types)
+    _check_file(path)
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        structure = cuzr64_to_structure(load_pickle(path), name=str(path))
+    elif is_lammps_dump(path):
+        structure = read_lammps_dump(path, types=type_map, index=index)
+    else:
+        structure = _remap_types(_read_with_ase(path, index), type_map)
+    return _apply_label(structure, label_column, path).wrapped()

@@ -1,0 +1,129 @@
+"""read_structure dispatch, extended XYZ round trips, write_predictions and atomic_write."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import ase.io
+import numpy as np
+import pytest
+from ase import Atoms
+
+from symgnn.data.structure import Structure
+from symgnn.errors import SymgnnError
+from symgnn.io.atomic import atomic_path, atomic_write
+from symgnn.io.read import read_structure
+from symgnn.io.write import write_predictions
+
+
+def _structure(n: int = 12) -> Structure:
+    rng = np.random.default_rng(7)
+    cell = np.diag([8.0, 9.0, 10.0])
+    return Structure(numbers=[29] * (n - 4) + [40] * 4, positions=rng.random((n, 3)) @ cell, cell=cell,
+                     pbc=True, arrays={"barrier": rng.random(n) + 1}, name="s", label_key="barrier")
+
+
+def test_extxyz_round_trip_with_label(tmp_path: Path) -> None:
+    s = _structure()
+    atoms = Atoms(numbers=s.numbers, positions=s.positions - 1.0, cell=s.cell, pbc=True)  # some outside
+    atoms.new_array("barrier", s.labels)
+    path = tmp_path / "in.xyz"
+    ase.io.write(path, atoms, format="extxyz")
+    back = read_structure(path, label_column="barrier")
+    assert back.label_key == "barrier"
+    np.testing.assert_allclose(back.labels, s.labels)
+    assert np.all(back.positions >= 0) and np.all(back.positions < np.diag(s.cell))
+    with pytest.raises(SymgnnError, match=r"no per-atom column 'nope' \(available: barrier\)"):
+        read_structure(path, label_column="nope")
+
+
+def test_type_map_remaps_placeholder_species(tmp_path: Path) -> None:
+    atoms = Atoms(numbers=[1, 2, 1], positions=np.eye(3), cell=np.eye(3) * 5, pbc=True)
+    path = tmp_path / "types.xyz"
+    ase.io.write(path, atoms, format="extxyz")
+    assert read_structure(path, types="1=Cu,2=Zr").numbers.tolist() == [29, 40, 29]
+    assert read_structure(path).numbers.tolist() == [1, 2, 1]
+
+
+def test_dispatch_pickle_and_dump_by_content(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    data = {"positions": rng.random((4, 3)) - 0.5, "box": np.ones(3, np.float32) * 4,
+            "types": np.array([1, 2, 1, 1]), "trajectory_start_velocities": np.ones(4, np.float32)}
+    (tmp_path / "d.pkl").write_bytes(pickle.dumps(data))
+    s = read_structure(tmp_path / "d.pkl")
+    assert s.label_key == "barrier" and s.numbers.tolist() == [29, 40, 29, 29]
+    dump = ("ITEM: TIMESTEP\n0\nITEM: NUMBER OF ATOMS\n1\nITEM: BOX BOUNDS pp pp pp\n0 3\n0 3\n0 3\n"
+            "ITEM: ATOMS id element x y z v_b\n1 Cu 1 1 1 0.5\n")
+    (tmp_path / "frame.txt").write_text(dump)  # no dump suffix: detected by its first line
+    s = read_structure(tmp_path / "frame.txt", label_column="v_b")
+    assert s.labels.tolist() == [0.5]
+
+
+def test_unreadable_inputs(tmp_path: Path) -> None:
+    with pytest.raises(SymgnnError, match="missing.xyz: file not found"):
+        read_structure(tmp_path / "missing.xyz")
+    with pytest.raises(SymgnnError, match="is a directory"):
+        read_structure(tmp_path)
+    bad = tmp_path / "weird.qqq"
+    bad.write_text("nothing to see\n")
+    with pytest.raises(SymgnnError, match="weird.qqq") as info:
+        read_structure(bad)
+    assert "\n" not in str(info.value)
+    broken = tmp_path / "broken.xyz"
+    broken.write_text("3\ncomment\nCu 0 0\n")
+    with pytest.raises(SymgnnError, match="broken.xyz"):
+        read_structure(broken)
+
+
+def test_write_predictions_round_trip(tmp_path: Path) -> None:
+    s = _structure()
+    pred = s.labels * 0.5
+    out = tmp_path / "out"
+    paths = write_predictions(s, {"barrier_pred": pred}, out, "s")
+    assert [p.name for p in paths] == ["s.xyz", "s.csv"]
+    atoms = ase.io.read(out / "s.xyz")
+    np.testing.assert_allclose(atoms.arrays["barrier_pred"], pred)
+    np.testing.assert_allclose(atoms.arrays["barrier"], s.labels)
+    np.testing.assert_allclose(atoms.positions, s.positions)
+    assert atoms.get_chemical_symbols() == ["Cu"] * 8 + ["Zr"] * 4
+    lines = (out / "s.csv").read_text().splitlines()
+    assert lines[0] == "id,species,x,y,z,barrier,barrier_pred" and len(lines) == 13
+    assert lines[1].startswith("1,Cu,")
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files left
+    with pytest.raises(SymgnnError, match="s.xyz: already exists"):
+        write_predictions(s, {"barrier_pred": pred}, out, "s")
+    write_predictions(s, {"barrier_pred": pred + 1}, out, "s", overwrite=True)
+    np.testing.assert_allclose(ase.io.read(out / "s.xyz").arrays["barrier_pred"], pred + 1)
+
+
+def test_write_predictions_adds_dump_for_dump_source(tmp_path: Path) -> None:
+    dump = ("ITEM: TIMESTEP\n0\nITEM: NUMBER OF ATOMS\n2\nITEM: BOX BOUNDS pp pp pp\n0 3\n0 3\n0 3\n"
+            "ITEM: ATOMS id type x y z c_pe\n7 2 1 1 1 -1\n5 1 2 2 2 -2\n")
+    source = tmp_path / "in.lammpstrj"
+    source.write_text(dump)
+    s = read_structure(source, types={1: "Cu", 2: "Zr"})
+    paths = write_predictions(s, {"pred": np.array([0.1, 0.2])}, tmp_path, "p", source_path=source)
+    assert paths[-1].name == "p.dump"
+    back = read_structure(paths[-1], label_column="pred")
+    assert back.arrays["id"].tolist() == [5, 7] and back.arrays["type"].tolist() == [1, 2]
+    np.testing.assert_allclose(back.labels, [0.1, 0.2])
+    np.testing.assert_allclose(back.arrays["c_pe"], [-2, -1])
+    assert (tmp_path / "p.csv").read_text().splitlines()[1].startswith("5,Cu,")
+
+
+def test_atomic_write_keeps_target_on_error(tmp_path: Path) -> None:
+    target = tmp_path / "a.json"
+    with atomic_write(target) as handle:
+        handle.write("{}")
+    assert target.read_text() == "{}"
+    with pytest.raises(RuntimeError):
+        with atomic_write(target, "wb") as handle:
+            handle.write(b"partial")
+            raise RuntimeError("boom")
+    assert target.read_text() == "{}"
+    with atomic_path(tmp_path / "b.txt") as temp:
+        assert temp.suffix == ".txt" and temp.parent == tmp_path
+        temp.write_text("ok")
+    assert (tmp_path / "b.txt").read_text() == "ok"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.txt"]
