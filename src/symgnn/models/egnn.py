@@ -38,7 +38,12 @@ class EGNNLayer(nn.Module):
 
     def __init__(self, hidden: int, update_coords: bool = True) -> None:
         super().__init__()
-        self.edge_mlp = nn.Sequential(mlp(2 * hidden + 1, hidden, hidden), nn.SiLU())
+        # phi_e's first linear map on [h_i, h_j, |r|^2], split per input so the node terms are
+        # computed per atom (N x D) and gathered, instead of per edge (E x 3D).
+        self.edge_in_target = nn.Linear(hidden, hidden)
+        self.edge_in_source = nn.Linear(hidden, hidden, bias=False)
+        self.edge_in_length = nn.Linear(1, hidden, bias=False)
+        self.edge_mlp = nn.Sequential(nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU())
         self.node_mlp = mlp(2 * hidden, hidden, hidden)
         self.coord_mlp = mlp(hidden, hidden, 1) if update_coords else None
 
@@ -49,7 +54,8 @@ class EGNNLayer(nn.Module):
         source, target = edge_index
         r = edge_vec + delta[source] - delta[target]
         squared = (r * r).sum(-1, keepdim=True)
-        m = self.edge_mlp(torch.cat([h[target], h[source], squared], dim=-1)) * envelope.unsqueeze(-1)
+        pre = self.edge_in_target(h)[target] + self.edge_in_source(h)[source] + self.edge_in_length(squared)
+        m = self.edge_mlp(pre) * envelope.unsqueeze(-1)
         if self.coord_mlp is not None:
             delta = delta - scatter(r * self.coord_mlp(m), target, dim=0, dim_size=h.shape[0], reduce="mean")
         aggregated = scatter(m, target, dim=0, dim_size=h.shape[0], reduce="sum")
