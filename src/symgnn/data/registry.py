@@ -119,6 +119,11 @@ def resolve_data_dir(data_dir: str | Path | None, must_exist: bool = True, datas
     return path
 
 
+def sample_names(dataset: str = "cuzr64") -> list[str]:
+    """All sample names of ``dataset`` (``train0``, ..., ``test1``), in registry order."""
+    return [s.name for s in get_dataset(dataset).samples]
+
+
 def split_names(split: str, dataset: str = "cuzr64") -> list[str]:
     """Sample names of ``split`` (``train``, ``val`` or ``test``)."""
     spec = get_dataset(dataset)

@@ -108,7 +108,7 @@ def _remap_types(structure: Structure, type_map: dict[int, str] | None) -> Struc
     return structure
 
 
-def _apply_label(structure: Structure, label_column: str | None, path: Path) -> Structure:
+def apply_label_column(structure: Structure, label_column: str | None, path: Path) -> Structure:
     """Set ``label_key`` to ``label_column``, refusing names that are not a per-atom array."""
     if label_column is None:
         return structure
@@ -143,4 +143,4 @@ def read_structure(
         structure = read_lammps_dump(path, types=type_map, index=index)
     else:
         structure = _remap_types(_read_with_ase(path, index), type_map)
-    return _apply_label(structure, label_column, path).wrapped()
+    return apply_label_column(structure, label_column, path).wrapped()

@@ -1,0 +1,137 @@
+"""``symgnn inspect``: what a structure file holds, as the model will see it (species, cell, neighbours, labels)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import typer
+
+from symgnn.data.structure import Structure
+
+AMU_PER_A3_TO_G_PER_CM3 = 1.66053906660  # 1 amu/Å^3 in g/cm^3
+
+
+def _stats(values: np.ndarray) -> dict[str, float]:
+    values = np.asarray(values, dtype=np.float64)
+    return {"mean": float(values.mean()), "std": float(values.std()), "min": float(values.min()),
+            "max": float(values.max())}
+
+
+def summarize(structure: Structure, cutoff: float = 5.0) -> dict[str, Any]:
+    """A JSON-ready summary: atoms, species, cell, density, neighbour counts at ``cutoff``, label stats."""
+    from ase.data import atomic_masses
+    from ase.geometry import cell_to_cellpar
+
+    from symgnn.graph import neighbour_pairs
+
+    n = len(structure)
+    i, _, _ = neighbour_pairs(structure, cutoff)
+    neighbours = np.bincount(i, minlength=n)
+    lengths_angles = cell_to_cellpar(structure.cell)
+    periodic = bool(structure.pbc.all())
+    volume = structure.volume
+    mass = float(atomic_masses[structure.numbers].sum())
+    summary: dict[str, Any] = {
+        "name": structure.name,
+        "atoms": n,
+        "species": structure.species_counts(),
+        "species_fraction": {k: v / n for k, v in structure.species_counts().items()},
+        "cell_lengths": [float(x) for x in lengths_angles[:3]],
+        "cell_angles": [float(x) for x in lengths_angles[3:]],
+        "pbc": structure.pbc.tolist(),
+        "volume": volume if periodic else None,
+        "number_density": n / volume if periodic else None,
+        "density_g_cm3": mass * AMU_PER_A3_TO_G_PER_CM3 / volume if periodic else None,
+        "cutoff": float(cutoff),
+        "directed_edges": int(len(i)),
+        "neighbours": {"mean": float(neighbours.mean()), "min": int(neighbours.min()), "max": int(neighbours.max())},
+        "isolated_atoms": int((neighbours == 0).sum()),
+        "arrays": sorted(structure.arrays),
+        "label": None,
+    }
+    if structure.labels is not None:
+        label = {"column": structure.label_key, **_stats(structure.labels), "by_species": {}}
+        for symbol, z in zip(*_species_numbers(structure)):
+            label["by_species"][symbol] = _stats(structure.labels[structure.numbers == z])
+        summary["label"] = label
+    return summary
+
+
+def _species_numbers(structure: Structure) -> tuple[list[str], list[int]]:
+    from ase.data import chemical_symbols
+
+    numbers = sorted(set(structure.numbers.tolist()))
+    return [chemical_symbols[z] for z in numbers], numbers
+
+
+def _fmt(value: float | None, spec: str = ".4g") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _print_table(summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=summary["name"], show_header=False)
+    table.add_column("quantity")
+    table.add_column("value")
+    species = ", ".join(f"{k} {v} ({100 * summary['species_fraction'][k]:.1f} %)" for k, v in summary["species"].items())
+    rows = [
+        ("atoms", str(summary["atoms"])),
+        ("species", species),
+        ("cell lengths (Å)", " ".join(f"{x:.4f}" for x in summary["cell_lengths"])),
+        ("cell angles (°)", " ".join(f"{x:.2f}" for x in summary["cell_angles"])),
+        ("periodic", " ".join("yes" if p else "no" for p in summary["pbc"])),
+        ("volume (Å³)", _fmt(summary["volume"], ".6g")),
+        ("density (atoms/Å³)", _fmt(summary["number_density"], ".5f")),
+        ("density (g/cm³)", _fmt(summary["density_g_cm3"], ".4f")),
+        (f"neighbours within {summary['cutoff']:g} Å (mean/min/max)",
+         f"{summary['neighbours']['mean']:.2f} / {summary['neighbours']['min']} / {summary['neighbours']['max']}"),
+        ("directed edges", str(summary["directed_edges"])),
+        ("per-atom arrays", ", ".join(summary["arrays"]) or "-"),
+    ]
+    label = summary["label"]
+    if label is not None:
+        rows.append((f"label '{label['column']}' (mean ± std, min..max)",
+                     f"{label['mean']:.4f} ± {label['std']:.4f}, {label['min']:.4f}..{label['max']:.4f}"))
+        for symbol, stats in label["by_species"].items():
+            rows.append((f"  label on {symbol}", f"{stats['mean']:.4f} ± {stats['std']:.4f}"))
+    else:
+        rows.append(("label", "none (use --label-column)"))
+    for key, value in rows:
+        table.add_row(key, value)
+    Console().print(table)
+
+
+def load_for_inspect(target: str, label_column: str | None, types: str | None, data_dir: Path | None) -> Structure:
+    """A structure file, or else a dataset sample name such as ``train0`` (from ``--data``/SYMGNN_DATA)."""
+    from symgnn.data import registry
+    from symgnn.io.read import apply_label_column, read_structure
+
+    if not Path(target).exists() and target.removesuffix(".pickle") in registry.sample_names():
+        structure = registry.load_sample(target, data_dir)
+        if label_column is not None:
+            structure = apply_label_column(structure, label_column, Path(target))
+        return structure
+    return read_structure(target, label_column=label_column, types=types)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def inspect(
+        structure: str = typer.Argument(..., help="Structure file (dump, extended XYZ, pickle, ...) or a dataset sample name (train0)."),
+        cutoff: float = typer.Option(5.0, "--cutoff", help="Neighbour cutoff in Å."),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+        label_column: Optional[str] = typer.Option(None, "--label-column", help="Per-atom column holding the label."),
+        types: Optional[str] = typer.Option(None, "--types", help="Type map for numeric types, e.g. 1=Cu,2=Zr."),
+        data: Optional[Path] = typer.Option(None, "--data", help="Dataset directory for sample names (default: $SYMGNN_DATA)."),
+    ) -> None:
+        """Show atoms, species, cell, density, neighbour counts and label statistics of a structure."""
+        summary = summarize(load_for_inspect(structure, label_column, types, data), cutoff)
+        if as_json:
+            typer.echo(json.dumps(summary, indent=2))
+        else:
+            _print_table(summary)

@@ -1,0 +1,67 @@
+"""``symgnn inspect`` and ``symgnn download`` on a throwaway Typer app."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from symgnn.cli import download, inspect
+from symgnn.data.structure import Structure
+from symgnn.errors import SymgnnError
+from symgnn.io.lammps_dump import write_lammps_dump
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    inspect.register(app)
+    download.register(app)
+    return app
+
+
+def _fcc_dump(tmp_path: Path) -> Path:
+    """A 4x4x4 fcc Cu crystal (a = 3.6 Å): 12 neighbours at 2.55 Å, with a label column."""
+    a, reps = 3.6, 4
+    basis = np.array([[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
+    grid = np.array([[i, j, k] for i in range(reps) for j in range(reps) for k in range(reps)])
+    positions = ((grid[:, None, :] + basis[None]).reshape(-1, 3)) * a
+    n = len(positions)
+    s = Structure(numbers=np.full(n, 29), positions=positions, cell=np.eye(3) * a * reps, pbc=True)
+    return write_lammps_dump(tmp_path / "fcc.dump", s, {"v_barrier": np.linspace(1, 2, n)})
+
+
+def test_summary_fcc(tmp_path: Path) -> None:
+    from symgnn.io.read import read_structure
+
+    s = read_structure(_fcc_dump(tmp_path), label_column="v_barrier")
+    summary = inspect.summarize(s, cutoff=3.0)
+    assert summary["atoms"] == 256 and summary["species"] == {"Cu": 256}
+    assert summary["neighbours"] == {"mean": 12.0, "min": 12, "max": 12}
+    assert summary["directed_edges"] == 256 * 12
+    assert summary["cell_angles"] == pytest.approx([90, 90, 90])
+    assert summary["density_g_cm3"] == pytest.approx(4 * 63.546 * 1.66053906660 / 3.6**3, rel=1e-4)
+    assert summary["label"]["mean"] == pytest.approx(1.5)
+
+
+def test_cli_json_and_table(tmp_path: Path) -> None:
+    path = _fcc_dump(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(_app(), ["inspect", str(path), "--cutoff", "3", "--json", "--label-column", "v_barrier"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["directed_edges"] == 3072 and data["label"]["column"] == "v_barrier"
+    result = runner.invoke(_app(), ["inspect", str(path), "--cutoff", "3"])
+    assert result.exit_code == 0 and "directed edges" in result.output
+
+
+def test_cli_errors_are_symgnn_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = CliRunner()
+    result = runner.invoke(_app(), ["inspect", str(tmp_path / "missing.xyz")])
+    assert isinstance(result.exception, SymgnnError) and "file not found" in str(result.exception)
+    monkeypatch.delenv("SYMGNN_DATA", raising=False)
+    result = runner.invoke(_app(), ["download"])
+    assert isinstance(result.exception, SymgnnError) and "--data DIR" in str(result.exception)
