@@ -45,21 +45,26 @@ def _decoder(width: int, out_dim: int, hidden_layers: int) -> nn.Sequential:
 
 
 class SymGNNLayer(nn.Module):
-    """One EGAT block: attention → (concatenate heads | mean on the last layer) → BN → project → skip."""
+    """One EGAT block: attention → (concatenate heads | mean on the last layer) → BN → project → skip.
+
+    The last layer's updated edge features would feed nothing, so it keeps the edges as they are.
+    """
 
     def __init__(self, width: int, heads: int, last: bool) -> None:
         super().__init__()
         self.conv = EGATConv(width, width, width, width, heads)
         self.last = last
         merged = width if last else width * heads
-        self.node_norm, self.edge_norm = nn.BatchNorm1d(merged), nn.BatchNorm1d(merged)
-        self.node_out, self.edge_out = nn.Linear(merged, width), nn.Linear(merged, width)
+        self.node_norm, self.node_out = nn.BatchNorm1d(merged), nn.Linear(merged, width)
+        if not last:
+            self.edge_norm, self.edge_out = nn.BatchNorm1d(merged), nn.Linear(merged, width)
 
     def forward(self, h, f, edge_index, edge_weight=None):
         h_new, f_new = self.conv(h, f, edge_index, edge_weight)
-        merge = (lambda x: x.mean(1)) if self.last else (lambda x: x.flatten(1))
-        h_new = self.node_out(self.node_norm(merge(h_new)))
-        f_new = self.edge_out(self.edge_norm(merge(f_new)))
+        if self.last:
+            return h + self.node_out(self.node_norm(h_new.mean(1))), f
+        h_new = self.node_out(self.node_norm(h_new.flatten(1)))
+        f_new = self.edge_out(self.edge_norm(f_new.flatten(1)))
         return h + h_new, f + f_new
 
 

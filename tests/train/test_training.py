@@ -1,0 +1,128 @@
+"""End to end: a small SymGNN trains on a crop of a shared sample, resumes, and its checkpoint
+serves evaluate and predict."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from typer.testing import CliRunner
+
+from symgnn.cli.main import app
+from symgnn.data.crop import crop_sphere
+from symgnn.errors import SymgnnError
+from symgnn.train.config import config_from_dict, load_config
+from symgnn.train.loop import fit
+from tests.conftest import random_structure
+
+SMALL_MODEL = {"name": "symgnn", "width": 8, "heads": [2, 1], "decoder_layers": 1, "dropout": 0.0}
+
+
+def write_crops(shared_data, tmp_path):
+    """Two extended-XYZ crops of train0 (train) and train6 (val) with their barrier column."""
+    from ase.io import read
+
+    from symgnn.data.registry import load_sample
+    from symgnn.io.write import write_predictions
+
+    paths = []
+    for name in ("train0", "train6"):
+        crop, _ = crop_sphere(load_sample(name, shared_data), 0, 11.0)
+        write_predictions(crop, {}, tmp_path, name)
+        paths.append(tmp_path / f"{name}.xyz")
+        assert "barrier" in read(paths[-1]).arrays
+    return paths
+
+
+def config_for(train, val, epochs, **train_options):
+    return config_from_dict({
+        "data": {"train": [str(train)], "val": [str(val)], "label_column": "barrier"},
+        "model": SMALL_MODEL,
+        "train": {"epochs": epochs, "lr": 0.01, **train_options},
+    })
+
+
+@pytest.mark.slow
+def test_loss_falls_and_run_resumes(shared_data, tmp_path):
+    train, val = write_crops(shared_data, tmp_path)
+    run = tmp_path / "run"
+    result = fit(config_for(train, val, 30), None, run, progress=False, log=lambda *_: None)
+    losses = [json.loads(line)["train_loss"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert len(losses) == 30
+    assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:3])
+    assert (run / "best.pt").exists() and result.best_epoch >= 1
+    # Asking again without --resume must not touch the run; with it, training continues.
+    with pytest.raises(SymgnnError, match="--resume"):
+        fit(config_for(train, val, 30), None, run, progress=False, log=lambda *_: None)
+    resumed = fit(config_for(train, val, 33), None, run, resume=True, progress=False, log=lambda *_: None)
+    assert resumed.epochs_run == 33
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 33
+
+
+@pytest.fixture
+def one_thread():
+    """Multi-threaded CPU scatter sums in a different order each run; one thread is bit-reproducible."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_resumed_run_matches_unbroken_run(tmp_path, one_thread):
+    structure = random_structure(70, seed=2)
+    other = random_structure(70, seed=3)
+    from symgnn.io.write import write_predictions
+
+    write_predictions(structure, {}, tmp_path, "a")
+    write_predictions(other, {}, tmp_path, "b")
+    a, b = tmp_path / "a.xyz", tmp_path / "b.xyz"
+    whole = fit(config_for(a, b, 4), None, tmp_path / "whole", progress=False, log=lambda *_: None)
+    fit(config_for(a, b, 2), None, tmp_path / "split", progress=False, log=lambda *_: None)
+    split = fit(config_for(a, b, 4), None, tmp_path / "split", resume=True, progress=False, log=lambda *_: None)
+    w = torch.load(tmp_path / "whole" / "last.pt", weights_only=True)["state_dict"]
+    s = torch.load(tmp_path / "split" / "last.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(w[k], s[k]) for k in w)
+    assert whole.best_val_pearson == split.best_val_pearson
+
+
+def test_cli_train_evaluate_predict(shared_data, tmp_path):
+    from ase.io import read
+
+    train, val = write_crops(shared_data, tmp_path)
+    config = tmp_path / "small.yaml"
+    config.write_text(yaml.safe_dump(config_for(train, val, 2).to_dict()))
+    runner = CliRunner()
+    result = runner.invoke(app, ["train", "--config", str(config), "--out", str(tmp_path / "run"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    checkpoint = str(tmp_path / "run" / "best.pt")
+
+    metrics = tmp_path / "metrics.json"
+    result = runner.invoke(app, ["evaluate", checkpoint, str(val), "--label-column", "barrier", "--json", str(metrics)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(metrics.read_text())
+    assert -1 <= report["pearson"] <= 1 and {"Cu", "Zr"} <= set(report["per_species"])
+    assert metrics.with_suffix(".png").stat().st_size > 1000
+
+    out = tmp_path / "pred"
+    result = runner.invoke(app, ["predict", checkpoint, str(val), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    atoms = read(out / "train6.xyz")
+    assert atoms.arrays["predicted_barrier"].shape == (len(atoms),)
+    assert np.isfinite(atoms.arrays["predicted_barrier"]).all()
+    # A second run must not overwrite what the user has.
+    before = (out / "train6.csv").read_bytes()
+    result = runner.invoke(app, ["predict", checkpoint, str(val), "--out", str(out)])
+    assert result.exit_code != 0 and "exists" in str(result.exception or result.output)
+    assert (out / "train6.csv").read_bytes() == before
+
+
+def test_config_errors_name_the_problem(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train: {lr: 0.1, learning_rate: 3}\n")
+    with pytest.raises(SymgnnError, match="learning_rate"):
+        load_config(bad)
+    with pytest.raises(SymgnnError, match="not found"):
+        load_config(tmp_path / "missing.yaml")
