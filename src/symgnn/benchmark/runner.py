@@ -1,0 +1,284 @@
+"""Run the benchmark: one training + evaluation per (model, seed), each recorded as one JSON file.
+
+Layout of a benchmark directory ``<out>``:
+
+* ``protocol.json``: the protocol every run here was made under (a different one is refused);
+* ``runs/<model>-seed<k>/``: the training run (``fit``'s layout: ``last.pt``, ``best.pt``, metrics);
+* ``runs/<model>-seed<k>.json``: the finished run's figures, written atomically as its last step;
+* ``results.csv``, ``results.md``: the table, rebuilt from the JSON files after every run.
+
+Resuming is by construction: a run whose JSON exists is skipped; a run directory with ``last.pt``
+but no JSON is continued with ``fit(resume=True)`` (its time budget counts the time already spent);
+a run directory without ``last.pt`` (killed in its first epoch) is started again.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from symgnn.benchmark.protocol import (
+    DESCRIPTOR_GBR,
+    DESCRIPTORS,
+    QUICK_CROP_RADIUS,
+    QUICK_DESCRIPTOR_GBR,
+    Protocol,
+    training_config,
+)
+from symgnn.benchmark.splits import BenchmarkData, full_data, quick_data
+from symgnn.data.structure import Structure
+from symgnn.errors import SymgnnError
+from symgnn.evaluate import Evaluation, evaluate
+from symgnn.io.atomic import atomic_write
+from symgnn.nn.rotations import random_orthogonal
+
+Log = Callable[[str], Any]
+
+
+def run_name(model: str, seed: int) -> str:
+    """``<model>-seed<k>``: the stem of a run's directory and JSON file."""
+    return f"{model}-seed{seed}"
+
+
+def _split_reports(evaluations: dict[str, Evaluation]) -> dict[str, dict[str, Any]]:
+    return {split: evaluation.report() for split, evaluation in evaluations.items()}
+
+
+def _environment() -> dict[str, Any]:
+    import os
+
+    return {
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _metrics_summary(run_dir: Path) -> dict[str, Any]:
+    """Epochs, best epoch, training seconds and seconds per epoch from ``metrics.jsonl``."""
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    if not records:
+        return {"epochs": 0, "best_epoch": None, "train_seconds": 0.0, "seconds_per_epoch": None}
+    scored = [r for r in records if np.isfinite(r.get("val_pearson", np.nan))]
+    best = max(scored, key=lambda r: r["val_pearson"]) if scored else None
+    seconds = float(records[-1]["seconds"])
+    return {
+        "epochs": int(records[-1]["epoch"]),
+        "best_epoch": int(best["epoch"]) if best else None,
+        "train_seconds": seconds,
+        "seconds_per_epoch": seconds / len(records),
+    }
+
+
+def _already_spent(run_dir: Path) -> float:
+    """Training seconds recorded in ``last.pt`` (0 for a fresh run)."""
+    from symgnn.train.checkpoint import load_checkpoint
+
+    last = run_dir / "last.pt"
+    if not last.is_file():
+        return 0.0
+    return float(load_checkpoint(last).get("train_state", {}).get("elapsed", 0.0))
+
+
+def run_torch_model(model: str, seed: int, protocol: Protocol, data: BenchmarkData, run_dir: Path, log: Log) -> dict[str, Any]:
+    """Train (or resume) one torch model, evaluate its best checkpoint on every split, measure invariance."""
+    from symgnn.invariance import invariance_error
+    from symgnn.predictor import Predictor
+    from symgnn.train.loop import fit
+
+    start = time.monotonic()
+    resume = (run_dir / "last.pt").is_file()
+    if run_dir.exists() and not resume:
+        shutil.rmtree(run_dir)  # killed before its first checkpoint: nothing worth keeping
+    spent_before = _already_spent(run_dir)
+    config = training_config(model, seed, protocol, data.train, data.val, data.label_column)
+    log(f"{'resume' if resume else 'train'} {run_name(model, seed)}")
+    fit(config, data.data_dir, run_dir, resume=resume, device="cpu", progress=False,
+        log=lambda line: log(f"  {run_name(model, seed)}: {line}"))
+    checkpoint = run_dir / "best.pt"
+    note = None
+    if not checkpoint.is_file():  # no finite validation Pearson in any epoch
+        checkpoint, note = run_dir / "last.pt", "no finite validation Pearson: evaluated the last epoch"
+    predictor = Predictor.from_checkpoint(checkpoint)
+    splits = _split_reports({split: evaluate(predictor, data.structures(split)) for split in data.evaluation})
+    val_structure = data.structures("val")[0]
+    invariance = invariance_error(
+        predictor.model, predictor.graph(val_structure), protocol.invariance_transforms, seed=seed
+    ) * predictor.label_std
+    summary = _metrics_summary(run_dir)
+    return {
+        **summary,
+        "parameters": sum(p.numel() for p in predictor.model.parameters()),
+        "checkpoint": checkpoint.name,
+        "checkpoint_note": note,
+        "config": config.to_dict(),
+        "splits": splits,
+        "invariance_error_ev": float(invariance),
+        "wall_seconds": spent_before + (time.monotonic() - start),
+    }
+
+
+def transform_structure(structure: Structure, matrix: np.ndarray) -> Structure:
+    """``structure`` rotated/reflected by the orthogonal ``matrix`` (positions and cell)."""
+    return Structure(structure.numbers, structure.positions @ matrix.T, structure.cell @ matrix.T, structure.pbc,
+                     dict(structure.arrays), structure.name, structure.label_key)
+
+
+def run_descriptors(seed: int, protocol: Protocol, data: BenchmarkData, log: Log) -> dict[str, Any]:
+    """Fit the descriptor baseline (gradient-boosted trees on structure descriptors) and evaluate it.
+
+    There are no epochs and no validation-based selection (the trees stop early on a split of the
+    training atoms); the wall time is featurisation + fit + evaluation.
+    """
+    from symgnn.models.descriptors import DescriptorRegressor
+
+    start = time.monotonic()
+    log(f"fit {run_name(DESCRIPTORS, seed)}")
+    params = {**DESCRIPTOR_GBR, **(QUICK_DESCRIPTOR_GBR if protocol.quick else {}), "random_state": int(seed)}
+    regressor = DescriptorRegressor(method="gbr", gbr_params=params)
+    features = {split: regressor.featurise(data.structures(split)) for split in data.evaluation}
+    train_structures = data.structures("train")
+    fit_start = time.monotonic()
+    regressor.fit_features(features["train"], [s.labels for s in train_structures])
+    fit_seconds = time.monotonic() - fit_start
+    evaluations = {}
+    for split, split_features in features.items():
+        structures = data.structures(split)
+        predictions = regressor.predict_features(split_features)
+        evaluations[split] = Evaluation(
+            np.concatenate(predictions),
+            np.concatenate([np.asarray(s.labels, dtype=np.float64) for s in structures]),
+            np.concatenate([s.numbers for s in structures]),
+            np.concatenate([np.full(len(s), s.name, dtype=object) for s in structures]),
+        )
+    val_structure = data.structures("val")[0]
+    generator = torch.Generator().manual_seed(seed)
+    matrices = random_orthogonal(protocol.invariance_transforms, generator).double().numpy()
+    spread = np.stack([regressor.predict([transform_structure(val_structure, m)])[0] for m in matrices])
+    return {
+        "epochs": None,
+        "best_epoch": None,
+        "train_seconds": fit_seconds,
+        "seconds_per_epoch": None,
+        "parameters": None,
+        "checkpoint": None,
+        "checkpoint_note": None,
+        "config": {"method": "gbr", "gbr_params": params, "descriptors": asdict(regressor.config)},
+        "splits": _split_reports(evaluations),
+        "invariance_error_ev": float(spread.std(axis=0).mean()),
+        "wall_seconds": time.monotonic() - start,
+    }
+
+
+def run_one(model: str, seed: int, protocol: Protocol, data: BenchmarkData, out: Path, log: Log) -> Path:
+    """Run ``model`` with ``seed`` unless its JSON exists; returns the JSON's path."""
+    runs = out / "runs"
+    result_path = runs / f"{run_name(model, seed)}.json"
+    if result_path.is_file():
+        log(f"skip {run_name(model, seed)}: already done ({result_path})")
+        return result_path
+    runs.mkdir(parents=True, exist_ok=True)
+    if model == DESCRIPTORS:
+        figures = run_descriptors(seed, protocol, data, log)
+    else:
+        figures = run_torch_model(model, seed, protocol, data, runs / run_name(model, seed), log)
+    record = {
+        "model": model,
+        "seed": seed,
+        "quick": protocol.quick,
+        "budget_minutes": None if model == DESCRIPTORS else protocol.budget_minutes,
+        "protocol": protocol.to_dict(),
+        "data": {"dir": str(data.data_dir), "evaluation": data.evaluation, "note": data.note},
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "environment": _environment(),
+        **figures,
+    }
+    with atomic_write(result_path) as handle:
+        json.dump(record, handle, indent=2, default=_json_default)
+    val = record["splits"]["val"]["pearson"]
+    log(f"done {run_name(model, seed)}: val Pearson {val:.4f}, wall {record['wall_seconds'] / 60:.1f} min")
+    return result_path
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+def check_protocol(out: Path, protocol: Protocol) -> None:
+    """Record ``protocol`` in ``<out>/protocol.json``, or refuse when the directory holds another one."""
+    path = out / "protocol.json"
+    current = json.loads(json.dumps(protocol.to_dict()))
+    if path.is_file():
+        recorded = json.loads(path.read_text())
+        if recorded != current:
+            differing = sorted(k for k in set(recorded) | set(current) if recorded.get(k) != current.get(k))
+            raise SymgnnError(
+                f"{out}: holds a benchmark made under another protocol ({', '.join(differing)} differ: "
+                f"{', '.join(f'{k}={recorded.get(k)!r}' for k in differing)}); use another --out or the same settings"
+            )
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path) as handle:
+        json.dump(current, handle, indent=2)
+
+
+@dataclass
+class BenchmarkResult:
+    """What one benchmark invocation produced: the run JSONs, the tables and the time taken."""
+
+    out: Path
+    run_files: list[Path]
+    csv_path: Path
+    markdown_path: Path
+    markdown: str
+    seconds: float
+
+
+def run_benchmark(
+    models: list[str],
+    seeds: int,
+    data_dir: str | Path | None,
+    out: str | Path,
+    budget_minutes: float | None = None,
+    quick: bool = False,
+    log: Log = print,
+) -> BenchmarkResult:
+    """Run every (model, seed) not yet done in ``out`` and rebuild the table after each run.
+
+    Seeds are ``0 .. seeds-1``. Runs are ordered seed-major (every model with seed 0 first), so an
+    interrupted benchmark has one run of as many models as possible.
+    """
+    from symgnn.benchmark.table import write_tables
+
+    if seeds < 1:
+        raise SymgnnError(f"--seeds must be at least 1, got {seeds}")
+    start = time.monotonic()
+    out = Path(out)
+    protocol = Protocol.make(budget_minutes, quick)
+    check_protocol(out, protocol)
+    data = quick_data(data_dir, out, QUICK_CROP_RADIUS) if quick else full_data(data_dir)
+    if quick:
+        log("QUICK MODE: a smoke test on small crops for a few epochs; the numbers are not comparable to full runs")
+    files = []
+    for seed in range(seeds):
+        for model in models:
+            files.append(run_one(model, seed, protocol, data, out, log))
+            write_tables(out, data.data_dir)
+    csv_path, markdown_path, markdown = write_tables(out, data.data_dir)
+    return BenchmarkResult(out, files, csv_path, markdown_path, markdown, time.monotonic() - start)

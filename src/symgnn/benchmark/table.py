@@ -1,0 +1,220 @@
+"""The benchmark table: per model, figures over seeds (mean ± std) from the run JSON files.
+
+The table is always rebuilt from whatever ``runs/*.json`` the benchmark directory holds, so an
+interrupted benchmark still has a table, and a resumed one extends it. Under the table goes the
+noise ceiling measured from the data: train0 and train1 hold the same structure with independently
+computed barriers, so the Pearson between their label sets, r₀₁, measures label noise; with a
+noise-free prediction f and two labels y = f + ε of equal noise, corr(f, y) = √r₀₁, the most any
+model can reach against one label set.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from symgnn.benchmark.protocol import ALL_MODELS, DESCRIPTORS, PAPER_TEST_PEARSON
+from symgnn.errors import SymgnnError
+from symgnn.io.atomic import atomic_write
+
+SPLITS = ("train", "val", "test")
+
+
+def load_runs(out: str | Path) -> list[dict[str, Any]]:
+    """Every finished run's record in ``<out>/runs/``, in table order (model, then seed)."""
+    records = []
+    for path in sorted(Path(out, "runs").glob("*.json")):
+        try:
+            records.append(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError) as error:
+            raise SymgnnError(f"{path}: unreadable run record ({error}); delete it to redo the run") from None
+    order = {name: k for k, name in enumerate(ALL_MODELS)}
+    return sorted(records, key=lambda r: (order.get(r["model"], len(order)), r["model"], r["seed"]))
+
+
+def noise_ceiling(data_dir: str | Path | None) -> dict[str, float] | None:
+    """Pearson between the train0 and train1 label sets and its square root; ``None`` without them."""
+    from symgnn.data import registry
+    from symgnn.metrics import pearson
+
+    try:
+        first, second = (registry.load_sample(name, data_dir) for name in ("train0", "train1"))
+    except SymgnnError:
+        return None
+    if len(first) != len(second) or not np.array_equal(first.numbers, second.numbers):
+        return None
+    r = pearson(first.labels, second.labels)
+    return {"label_pearson": r, "ceiling": math.sqrt(max(r, 0.0)), "atoms": len(first)}
+
+
+def _values(runs: list[dict[str, Any]], getter) -> list[float]:
+    values = []
+    for run in runs:
+        try:
+            value = getter(run)
+        except (KeyError, TypeError):
+            continue
+        if value is not None and np.isfinite(value):
+            values.append(float(value))
+    return values
+
+
+def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    return float(np.mean(values)), (float(np.std(values, ddof=1)) if len(values) > 1 else None)
+
+
+def aggregate(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per model: counts, figures per split (mean and std over seeds) and costs."""
+    rows = []
+    for model in dict.fromkeys(r["model"] for r in runs):
+        group = [r for r in runs if r["model"] == model]
+        row: dict[str, Any] = {
+            "model": model,
+            "seeds": len(group),
+            "quick": any(r.get("quick") for r in group),
+            "budget_minutes": group[0].get("budget_minutes"),
+            "paper_test_pearson": PAPER_TEST_PEARSON.get(model),
+        }
+        for split in SPLITS:
+            for metric in ("pearson", "spearman", "mae"):
+                mean, std = _mean_std(_values(group, lambda r: r["splits"][split][metric]))
+                row[f"{split}_{metric}_mean"], row[f"{split}_{metric}_std"] = mean, std
+        for key in ("epochs", "parameters", "seconds_per_epoch", "wall_seconds", "invariance_error_ev"):
+            row[key] = _mean_std(_values(group, lambda r: r[key]))[0]
+        rows.append(row)
+    return rows
+
+
+def _figure(mean: float | None, std: float | None, digits: int = 3) -> str:
+    if mean is None:
+        return "—"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}" if std is not None else f"{mean:.{digits}f}"
+
+
+def _plain(value: float | None, fmt: str) -> str:
+    return "—" if value is None else format(value, fmt)
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """The results table in Markdown (test columns only when some run has test figures)."""
+    has_test = any(row["test_pearson_mean"] is not None for row in rows)
+    header = ["model", "seeds", "budget (min)", "epochs", "train r", "val r", "test r", "paper test r",
+              "val Spearman", "val MAE (eV)"]
+    if has_test:
+        header += ["test Spearman", "test MAE (eV)"]
+    header += ["parameters", "s / epoch", "wall (min)", "invariance error (eV)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    for row in rows:
+        budget = "fit (no epochs)" if row["model"] == DESCRIPTORS else (
+            "2 epochs" if row["quick"] else _plain(row["budget_minutes"], "g"))
+        cells = [
+            f"`{row['model']}`", str(row["seeds"]), budget, _plain(row["epochs"], ".1f"),
+            _figure(row["train_pearson_mean"], row["train_pearson_std"]),
+            _figure(row["val_pearson_mean"], row["val_pearson_std"]),
+            _figure(row["test_pearson_mean"], row["test_pearson_std"]),
+            _plain(row["paper_test_pearson"], ".3f"),
+            _figure(row["val_spearman_mean"], row["val_spearman_std"]),
+            _figure(row["val_mae_mean"], row["val_mae_std"]),
+        ]
+        if has_test:
+            cells += [_figure(row["test_spearman_mean"], row["test_spearman_std"]),
+                      _figure(row["test_mae_mean"], row["test_mae_std"])]
+        cells += [
+            _plain(row["parameters"], ",.0f"), _plain(row["seconds_per_epoch"], ".3g"),
+            _plain(None if row["wall_seconds"] is None else row["wall_seconds"] / 60, ".3g"),
+            _plain(row["invariance_error_ev"], ".2e"),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def ceiling_text(ceiling: dict[str, float] | None) -> str:
+    """The noise-ceiling paragraph printed under the table."""
+    if ceiling is None:
+        return "Noise ceiling: not measured (train0 and train1 are not both in the data directory)."
+    return (
+        f"Noise ceiling (measured on the data): train0 and train1 hold the same {ceiling['atoms']}-atom structure "
+        f"with independently computed barriers; the Pearson between the two label sets is "
+        f"{ceiling['label_pearson']:.3f}, and its square root, {ceiling['ceiling']:.3f}, is the most any model "
+        f"can reach against one label set."
+    )
+
+
+def render_markdown(runs: list[dict[str, Any]], ceiling: dict[str, float] | None) -> str:
+    """The whole ``results.md``: header (protocol, budget, data, machine), table, noise ceiling, legend."""
+    rows = aggregate(runs)
+    quick = any(row["quick"] for row in rows)
+    parts = ["# symgnn benchmark: per-atom energy barriers of Cu64Zr36", ""]
+    if quick:
+        parts += ["**QUICK MODE — a smoke test: every model trains a few epochs on small crops. These numbers are "
+                  "not comparable to full runs or to the paper.**", ""]
+    if runs:
+        first = runs[0]
+        protocol, environment = first.get("protocol", {}), first.get("environment", {})
+        budgets = sorted({r["budget_minutes"] for r in runs if r.get("budget_minutes") is not None})
+        seeds = sorted({r["seed"] for r in runs})
+        recipe = protocol.get("train_recipe", {})
+        where = ("train on crops of train0 and train1, validate on a crop of train6" if quick
+                 else "train on train0–train5, validate on train6")
+        budget = (f"{protocol.get('epochs')} epochs per run" if quick else
+                  f"{', '.join(f'{b:g}' for b in budgets)} min of training per run (checked before each epoch, "
+                  "so the last epoch may overrun it)")
+        parts += [
+            f"Protocol: {where}, best epoch by validation Pearson only, graph cutoff {protocol.get('cutoff', '?')} Å, "
+            f"the same recipe for every model ({recipe.get('optimizer')}, lr {recipe.get('lr')} with "
+            f"{recipe.get('lr_schedule')} decay over the budget, gradient clipping {recipe.get('grad_clip')}, one "
+            f"step per training sample). Figures are mean ± std over seeds {', '.join(map(str, seeds))} (a bare "
+            "number: one seed so far).",
+            "",
+            f"Budget: {budget}. Data: {first.get('data', {}).get('note', '')}.",
+            "",
+            f"Machine: {environment.get('cpu_count')} CPU cores ({environment.get('machine')}), "
+            f"{environment.get('torch_threads')} torch thread(s), torch {environment.get('torch')}.",
+            "",
+            markdown_table(rows),
+            "",
+        ]
+    else:
+        parts += ["No finished runs yet.", ""]
+    parts += [
+        ceiling_text(ceiling),
+        "",
+        "Columns: r is the Pearson correlation between predicted and computed barriers over all atoms of the "
+        "split (train: train0–train5 together); paper test r is the test Pearson the SymGNN paper "
+        "(arXiv:2401.08627) reports; epochs are those run within the budget; s / epoch includes the validation "
+        "pass; wall is training plus evaluation; the invariance error is the mean over atoms of the standard "
+        "deviation of the prediction (eV) across random rotations and reflections of the validation structure "
+        "(0 for an exactly invariant model). `descriptors` is fitted once (gradient-boosted trees on radial and "
+        "bond-orientational descriptors) with no epochs and no validation-based selection.",
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def write_tables(out: str | Path, data_dir: str | Path | None) -> tuple[Path, Path, str]:
+    """Rebuild ``results.csv`` and ``results.md`` in ``out`` from its run JSONs; returns both paths and the text."""
+    out = Path(out)
+    runs = load_runs(out)
+    rows = aggregate(runs)
+    ceiling = noise_ceiling(data_dir)
+    csv_path, markdown_path = out / "results.csv", out / "results.md"
+    columns = list(rows[0]) if rows else ["model"]
+    with atomic_write(csv_path) as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns + ["noise_label_pearson", "noise_ceiling"],
+                                lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**{k: ("" if v is None else v) for k, v in row.items()},
+                             "noise_label_pearson": "" if ceiling is None else ceiling["label_pearson"],
+                             "noise_ceiling": "" if ceiling is None else ceiling["ceiling"]})
+    markdown = render_markdown(runs, ceiling)
+    with atomic_write(markdown_path) as handle:
+        handle.write(markdown)
+    return csv_path, markdown_path, markdown
