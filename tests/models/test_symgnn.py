@@ -38,6 +38,12 @@ def test_von_mises_parameters_learn(graph):
     assert symmetriser.log_concentration.grad.abs().sum() > 0
 
 
+def test_vector_plus_length_input(graph):
+    model = build_model("symgnn", edge_input="vector+length", **SMALL)
+    assert model(graph).shape == (60, 1)
+    assert model.edge_encoder.encoder[0].in_features == 4
+
+
 def test_inference_is_deterministic(graph):
     torch.manual_seed(0)
     model = build_model("symgnn", **SMALL).eval()

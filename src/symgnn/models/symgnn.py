@@ -80,7 +80,9 @@ class SymGNN(nn.Module):
         dropout: dropout on node and edge features after each layer (paper: 0.25).
         decoder_layers: hidden layers of the decoder (paper: 4).
         out_dim: outputs per atom (1 = barrier; more for auxiliary targets).
-        edge_input: ``"vector"`` (3 components) or ``"length"`` (1 value, exactly invariant).
+        edge_input: ``"vector"`` (3 components, the paper's), ``"vector+length"`` (the components and
+            the invariant length, which the encoder otherwise has to learn from rotated components),
+            or ``"length"`` (1 value, exactly invariant).
         symmetrise: encode vectors over sampled O(3) transforms (True) or raw (False).
         augment: rotate/reflect edge vectors at random in training (data augmentation).
     """
@@ -99,14 +101,16 @@ class SymGNN(nn.Module):
         augment: bool = False,
     ) -> None:
         super().__init__()
-        if edge_input not in ("vector", "length"):
-            raise ValueError(f"edge_input must be 'vector' or 'length', got {edge_input!r}")
+        if edge_input not in ("vector", "vector+length", "length"):
+            raise ValueError(f"edge_input must be 'vector', 'vector+length' or 'length', got {edge_input!r}")
         self.edge_input, self.symmetrise, self.augment = edge_input, symmetrise, augment
         self.atom_embedding = AtomEmbedding(width)
         self.node_encoder = _encoder(width, width)
-        edge_encoder = _encoder(3 if edge_input == "vector" else 1, width)
-        if symmetrise and edge_input == "vector":
-            self.edge_encoder: nn.Module = EdgeSymmetriser(edge_encoder, num_draws, eval_draws)
+        edge_encoder = _encoder({"vector": 3, "vector+length": 4, "length": 1}[edge_input], width)
+        if symmetrise and edge_input != "length":
+            self.edge_encoder: nn.Module = EdgeSymmetriser(
+                edge_encoder, num_draws, eval_draws, append_length=edge_input == "vector+length"
+            )
         else:
             self.edge_encoder = edge_encoder
         self.layers = nn.ModuleList(
@@ -122,6 +126,8 @@ class SymGNN(nn.Module):
             return vectors.norm(dim=-1, keepdim=True)
         if self.augment and self.training:
             vectors = vectors @ random_orthogonal(1)[0].to(vectors).T
+        if self.edge_input == "vector+length" and not isinstance(self.edge_encoder, EdgeSymmetriser):
+            return torch.cat([vectors, vectors.norm(dim=-1, keepdim=True)], dim=-1)
         return vectors
 
     def forward(self, data: Data, edge_weight: torch.Tensor | None = None) -> torch.Tensor:

@@ -24,11 +24,23 @@ class EdgeSymmetriser(nn.Module):
     concentrations. In evaluation mode the draws come from a fixed-seed generator, so inference is
     deterministic for given parameters; ``eval_draws`` may exceed ``num_draws`` for a closer
     approximation of the expectation.
+
+    With ``append_length`` the encoder sees :math:`[R x_{ij}, |x_{ij}|]`: the length is invariant, so
+    symmetrisation is unchanged, but the encoder no longer has to learn :math:`|x|` from rotated
+    components through a few noisy draws (the reason the paper's recipe needs thousands of epochs).
     """
 
-    def __init__(self, encoder: nn.Module, num_draws: int = 2, eval_draws: int | None = None, eval_seed: int = 0) -> None:
+    def __init__(
+        self,
+        encoder: nn.Module,
+        num_draws: int = 2,
+        eval_draws: int | None = None,
+        eval_seed: int = 0,
+        append_length: bool = False,
+    ) -> None:
         super().__init__()
         self.encoder = encoder
+        self.append_length = append_length
         self.num_draws = num_draws
         self.eval_draws = eval_draws or num_draws
         self.eval_seed = eval_seed
@@ -54,7 +66,9 @@ class EdgeSymmetriser(nn.Module):
 
     def forward(self, edge_vec: torch.Tensor) -> torch.Tensor:
         transforms = self.draw_transforms().to(edge_vec.device, edge_vec.dtype)
+        length = edge_vec.norm(dim=-1, keepdim=True) if self.append_length else None
         encoded = 0.0
         for matrix in transforms:
-            encoded = encoded + self.encoder(edge_vec @ matrix.T)
+            rotated = edge_vec @ matrix.T
+            encoded = encoded + self.encoder(rotated if length is None else torch.cat([rotated, length], dim=-1))
         return encoded / len(transforms)
