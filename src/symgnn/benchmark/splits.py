@@ -57,7 +57,7 @@ class BenchmarkData:
 
 def full_data(data_dir: str | Path | None) -> BenchmarkData:
     """The dataset's split: train0–train5 / train6, and the test samples the directory holds."""
-    root = registry.resolve_data_dir(data_dir)
+    root = registry.resolve_data_dir(data_dir).resolve()
     present = set(registry.available_samples(root))
     train, val = registry.split_names("train"), registry.split_names("val")
     missing = [name for name in train + val if name not in present]
@@ -76,7 +76,7 @@ def full_data(data_dir: str | Path | None) -> BenchmarkData:
 
 def quick_data(data_dir: str | Path | None, out: Path, radius: float) -> BenchmarkData:
     """Crops of radius ``radius`` Å around atom 0 of train0, train1, train6 (and test samples present)."""
-    root = registry.resolve_data_dir(data_dir)
+    root = registry.resolve_data_dir(data_dir).resolve()
     present = set(registry.available_samples(root))
     missing = [name for name in QUICK_TRAIN + QUICK_VAL if name not in present]
     if missing:

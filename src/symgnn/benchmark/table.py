@@ -147,6 +147,14 @@ def ceiling_text(ceiling: dict[str, float] | None) -> str:
     )
 
 
+def _finished_span(runs: list[dict[str, Any]]) -> str:
+    """``between <first> and <last>`` (UTC) from the runs' ``finished`` stamps."""
+    stamps = sorted(r["finished"] for r in runs if r.get("finished"))
+    if not stamps:
+        return "at unknown times"
+    return f"on {stamps[0]}" if stamps[0] == stamps[-1] else f"between {stamps[0]} and {stamps[-1]} (UTC)"
+
+
 def render_markdown(runs: list[dict[str, Any]], ceiling: dict[str, float] | None) -> str:
     """The whole ``results.md``: header (protocol, budget, data, machine), table, noise ceiling, legend."""
     rows = aggregate(runs)
@@ -176,7 +184,8 @@ def render_markdown(runs: list[dict[str, Any]], ceiling: dict[str, float] | None
             f"Budget: {budget}. Data: {first.get('data', {}).get('note', '')}.",
             "",
             f"Machine: {environment.get('cpu_count')} CPU cores ({environment.get('machine')}), "
-            f"{environment.get('torch_threads')} torch thread(s), torch {environment.get('torch')}.",
+            f"{environment.get('torch_threads')} torch thread(s), torch {environment.get('torch')}. "
+            f"Runs finished {_finished_span(runs)}.",
             "",
             markdown_table(rows),
             "",
