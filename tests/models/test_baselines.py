@@ -79,9 +79,13 @@ def test_batch_of_two_graphs_matches_single(name):
     torch.testing.assert_close(together, apart, atol=1e-5, rtol=1e-4)
 
 
+TRICLINIC = np.array([[12.5, 0.0, 0.0], [2.5, 12.0, 0.0], [-1.5, 2.0, 12.8]])
+
+
 @pytest.mark.parametrize("name", sorted(INVARIANT))
-def test_invariance_under_rotation_and_reflection(name):
-    structure = random_structure(seed=3)
+@pytest.mark.parametrize("cell", [None, TRICLINIC], ids=["orthorhombic", "triclinic"])
+def test_invariance_under_rotation_and_reflection(name, cell):
+    structure = random_structure(seed=3, cell=cell)
     matrix = random_orthogonal(1, torch.Generator().manual_seed(5))[0].double().numpy()
     if np.linalg.det(matrix) > 0:
         matrix = -matrix  # make sure a reflection is part of the transform

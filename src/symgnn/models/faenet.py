@@ -43,23 +43,22 @@ class FrameInteraction(nn.Module):
     r"""FAENet-style interaction on frame-projected edge embeddings.
 
     .. math::
-        h'_i = h_i + \phi_h\Big(\mathrm{LN}\Big(\sum_j (W_h h_j) \odot (W_e g_{ij})\, f_c(d_{ij})\Big)\Big)
+        h'_i = h_i + \phi_h\Big(\sum_j (W_h h_j) \odot (W_e g_{ij})\, f_c(d_{ij})\Big)
 
     with :math:`g_{ij}` the edge embedding of the projected vector and its length (computed once per
-    frame by :class:`FAENet`).
+    frame by :class:`FAENet`). The sum is not normalised: its size carries the local density.
     """
 
     def __init__(self, hidden: int) -> None:
         super().__init__()
         self.node_proj = nn.Linear(hidden, hidden)
         self.edge_proj = nn.Linear(hidden, hidden)
-        self.norm = nn.LayerNorm(hidden)
         self.update = mlp(hidden, hidden, hidden)
 
     def forward(self, h: torch.Tensor, g: torch.Tensor, edge_index: torch.Tensor, envelope: torch.Tensor) -> torch.Tensor:
         source, target = edge_index
         messages = self.node_proj(h)[source] * self.edge_proj(g) * envelope.unsqueeze(-1)
-        return h + self.update(self.norm(scatter(messages, target, dim=0, dim_size=h.shape[0], reduce="sum")))
+        return h + self.update(scatter(messages, target, dim=0, dim_size=h.shape[0], reduce="sum"))
 
 
 @register("faenet")
