@@ -49,7 +49,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sparse
-from scipy.special import sph_harm_y
+import sphericart
 
 from symgnn.data.structure import Structure
 from symgnn.errors import SymgnnError
@@ -142,20 +142,16 @@ def steinhardt(
     out = np.zeros((num_atoms, len(degrees)))
     if len(vectors) == 0:
         return out
-    length = np.linalg.norm(vectors, axis=1)
-    theta = np.arccos(np.clip(vectors[:, 2] / length, -1.0, 1.0))
-    phi = np.mod(np.arctan2(vectors[:, 1], vectors[:, 0]), 2 * np.pi)
     counts = np.bincount(centre, minlength=num_atoms).astype(np.float64)
     weights = 1.0 / counts[centre]
     average = sparse.csr_matrix((weights, (centre, np.arange(len(centre)))), shape=(num_atoms, len(centre)))
+    # Real spherical harmonics (sphericart, orthonormal on the sphere): sum_m q_lm^2 equals the sum
+    # of |q_lm|^2 over the complex harmonics, since the two bases differ by a unitary map per l.
+    harmonics = sphericart.SphericalHarmonics(max(degrees)).compute(np.ascontiguousarray(vectors, dtype=np.float64))
+    q_lm = average @ harmonics  # (N, (l_max + 1)^2)
     for column, l in enumerate(degrees):
-        # |q_{l,-m}| = |q_{l,m}| for real bond vectors: sum m = 0 once and m > 0 twice.
-        m = np.arange(0, l + 1)
-        harmonics = sph_harm_y(l, m[:, None], theta[None, :], phi[None, :])  # (l+1, P)
-        q_lm = average @ harmonics.T  # (N, l+1)
-        power = np.abs(q_lm) ** 2
-        total = power[:, 0] + 2.0 * power[:, 1:].sum(axis=1)
-        out[:, column] = np.sqrt(4 * np.pi / (2 * l + 1) * total)
+        power = (q_lm[:, l * l : (l + 1) * (l + 1)] ** 2).sum(axis=1)
+        out[:, column] = np.sqrt(4 * np.pi / (2 * l + 1) * power)
     return out
 
 
