@@ -44,6 +44,20 @@ def test_vector_plus_length_input(graph):
     assert model.edge_encoder.encoder[0].in_features == 4
 
 
+def test_vector_gate_starts_from_the_length_and_learns(graph):
+    torch.manual_seed(0)
+    model = build_model("symgnn", edge_input="vector+length", vector_gate=0.0, **SMALL)
+    gate = model.edge_encoder.vector_gate
+    assert float(gate) == 0.0
+    model.eval()
+    matrix = random_orthogonal(1, torch.Generator().manual_seed(4))[0]
+    with torch.no_grad():  # a closed gate leaves only the length: exactly invariant
+        assert torch.allclose(model(graph), model(transform_graph(graph, matrix)), atol=1e-5)
+    model.train()
+    model(graph).pow(2).mean().backward()
+    assert gate.grad is not None and gate.grad.abs() > 0
+
+
 def test_inference_is_deterministic(graph):
     torch.manual_seed(0)
     model = build_model("symgnn", **SMALL).eval()

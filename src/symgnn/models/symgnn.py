@@ -85,6 +85,8 @@ class SymGNN(nn.Module):
             or ``"length"`` (1 value, exactly invariant).
         symmetrise: encode vectors over sampled O(3) transforms (True) or raw (False).
         augment: rotate/reflect edge vectors at random in training (data augmentation).
+        vector_gate: if set, a learned scale on the symmetrised vector components, initialised to
+            this value (0 starts the model from the invariant length alone; needs "vector+length").
     """
 
     def __init__(
@@ -99,6 +101,7 @@ class SymGNN(nn.Module):
         edge_input: str = "vector",
         symmetrise: bool = True,
         augment: bool = False,
+        vector_gate: float | None = None,
     ) -> None:
         super().__init__()
         if edge_input not in ("vector", "vector+length", "length"):
@@ -109,7 +112,7 @@ class SymGNN(nn.Module):
         edge_encoder = _encoder({"vector": 3, "vector+length": 4, "length": 1}[edge_input], width)
         if symmetrise and edge_input != "length":
             self.edge_encoder: nn.Module = EdgeSymmetriser(
-                edge_encoder, num_draws, eval_draws, append_length=edge_input == "vector+length"
+                edge_encoder, num_draws, eval_draws, append_length=edge_input == "vector+length", vector_gate=vector_gate
             )
         else:
             self.edge_encoder = edge_encoder

@@ -37,10 +37,14 @@ class EdgeSymmetriser(nn.Module):
         eval_draws: int | None = None,
         eval_seed: int = 0,
         append_length: bool = False,
+        vector_gate: float | None = None,
     ) -> None:
         super().__init__()
         self.encoder = encoder
         self.append_length = append_length
+        # A learned scale on the rotated components; starting it at 0 makes the encoder start from
+        # the invariant length alone and let orientation-dependent (noisy) input in as it pays off.
+        self.vector_gate = None if vector_gate is None else nn.Parameter(torch.tensor(float(vector_gate)))
         self.num_draws = num_draws
         self.eval_draws = eval_draws or num_draws
         self.eval_seed = eval_seed
@@ -70,5 +74,7 @@ class EdgeSymmetriser(nn.Module):
         encoded = 0.0
         for matrix in transforms:
             rotated = edge_vec @ matrix.T
+            if self.vector_gate is not None:
+                rotated = rotated * self.vector_gate
             encoded = encoded + self.encoder(rotated if length is None else torch.cat([rotated, length], dim=-1))
         return encoded / len(transforms)
