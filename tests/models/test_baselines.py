@@ -13,9 +13,9 @@ from symgnn.models import build_model
 from symgnn.nn.rotations import random_orthogonal
 from tests.conftest import random_structure
 
-BASELINES = ["mlp", "gcn", "gcn_edge", "egnn", "schnet", "mgcn", "faenet"]
+BASELINES = ["mlp", "gcn", "gcn_edge", "egnn", "schnet", "mgcn", "faenet", "painn"]
 # Models whose output must not change when positions and cell are rotated and reflected together.
-INVARIANT = {"schnet": {}, "mgcn": {}, "egnn": {}, "faenet": {"frame_averaging": "all"}, "mlp": {}}
+INVARIANT = {"schnet": {}, "mgcn": {}, "egnn": {}, "faenet": {"frame_averaging": "all"}, "mlp": {}, "painn": {}}
 # Small widths keep the file fast; the architecture is the same as at default size.
 SMALL = {
     "mlp": {"hidden": 16},
@@ -25,6 +25,7 @@ SMALL = {
     "schnet": {"hidden": 16, "num_interactions": 2, "num_gaussians": 10},
     "mgcn": {"hidden": 16, "num_layers": 3, "num_rbf": 10},
     "faenet": {"hidden": 16, "num_layers": 2, "num_rbf": 8},
+    "painn": {"hidden": 16, "num_layers": 2, "num_rbf": 8, "descriptors": {}},
 }
 
 

@@ -17,11 +17,14 @@ Registered variants:
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 from torch_geometric.data import Data
 
 from symgnn.models.registry import register
+from symgnn.nn.descriptor_input import DescriptorInput
 from symgnn.nn.egat_conv import EGATConv
 from symgnn.nn.embedding import AtomEmbedding
 from symgnn.nn.rotations import random_orthogonal
@@ -85,6 +88,9 @@ class SymGNN(nn.Module):
             or ``"length"`` (1 value, exactly invariant).
         symmetrise: encode vectors over sampled O(3) transforms (True) or raw (False).
         augment: rotate/reflect edge vectors at random in training (data augmentation).
+        descriptors: if set (a mapping of :class:`~symgnn.models.descriptors.DescriptorConfig`
+            settings, ``{}`` for the defaults), per-atom structure descriptors join the atom
+            embedding (:class:`~symgnn.nn.descriptor_input.DescriptorInput`).
         vector_gate: if set, a learned scale on the symmetrised vector components, initialised to
             this value (0 starts the model from the invariant length alone; needs "vector+length").
     """
@@ -102,12 +108,16 @@ class SymGNN(nn.Module):
         symmetrise: bool = True,
         augment: bool = False,
         vector_gate: float | None = None,
+        descriptors: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if edge_input not in ("vector", "vector+length", "length"):
             raise ValueError(f"edge_input must be 'vector', 'vector+length' or 'length', got {edge_input!r}")
         self.edge_input, self.symmetrise, self.augment = edge_input, symmetrise, augment
         self.atom_embedding = AtomEmbedding(width)
+        self.descriptors = None if descriptors is None else DescriptorInput(descriptors)
+        if self.descriptors is not None:
+            self.descriptor_encoder = _encoder(self.descriptors.num_features, width)
         self.node_encoder = _encoder(width, width)
         edge_encoder = _encoder({"vector": 3, "vector+length": 4, "length": 1}[edge_input], width)
         if symmetrise and edge_input != "length":
@@ -134,7 +144,10 @@ class SymGNN(nn.Module):
         return vectors
 
     def forward(self, data: Data, edge_weight: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.node_encoder(self.atom_embedding(data.z))
+        x = self.atom_embedding(data.z)
+        if self.descriptors is not None:
+            x = x + self.descriptor_encoder(self.descriptors(data))
+        h = self.node_encoder(x)
         f = self.edge_encoder(self.edge_features(data))
         for layer in self.layers:
             h, f = layer(h, f, data.edge_index, edge_weight)

@@ -1,0 +1,74 @@
+"""Per-atom structure descriptors as extra node inputs of a GNN.
+
+The descriptor baseline (:mod:`symgnn.models.descriptors`: radial densities, Steinhardt q_l,
+coarse-grained over neighbours) reaches validation Pearson ~0.6 with a linear fit, before any
+training. Feeding the same descriptors to a GNN gives it angular and medium-range information from
+the first step, so the few thousand optimiser steps a CPU affords go into what the descriptors miss.
+
+The descriptors are computed from the graph's structure (species, positions, cell) the first time a
+graph is seen and cached on it (``data.descriptors``), so training graphs, which are built once and
+reused every epoch, pay the cost once. They are standardised with a mean and spread measured on the
+first training batch and stored as buffers, so a checkpoint carries them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch_geometric.data import Data
+
+from symgnn.data.structure import Structure
+from symgnn.models.descriptors import DescriptorConfig, compute_descriptors
+
+
+def _structures_of(data: Data) -> list[tuple[Structure, slice]]:
+    """The structure(s) behind a graph or a batch of graphs, with their node ranges."""
+    graphs = data.to_data_list() if hasattr(data, "to_data_list") and getattr(data, "num_graphs", 1) > 1 else [data]
+    out, start = [], 0
+    for graph in graphs:
+        n = int(graph.z.shape[0])
+        cell = graph.cell.detach().cpu().double().numpy().reshape(3, 3)
+        pbc = graph.pbc.detach().cpu().numpy().reshape(3).astype(bool)
+        structure = Structure(
+            numbers=graph.z.detach().cpu().numpy(), positions=graph.pos.detach().cpu().double().numpy(), cell=cell, pbc=pbc
+        )
+        out.append((structure, slice(start, start + n)))
+        start += n
+    return out
+
+
+class DescriptorInput(nn.Module):
+    """Computes, caches and standardises per-atom descriptors of the input structure."""
+
+    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.settings = dict(settings or {})
+        self.config = DescriptorConfig(**self.settings)
+        self.num_features = len(self.config.feature_names())
+        self.register_buffer("mean", torch.zeros(self.num_features))
+        self.register_buffer("scale", torch.ones(self.num_features))
+        self.register_buffer("fitted", torch.zeros((), dtype=torch.bool))
+
+    def raw(self, data: Data) -> torch.Tensor:
+        """Unscaled descriptors of every node, computed once per graph object."""
+        cached = getattr(data, "descriptors", None)
+        if cached is not None and cached.shape == (data.z.shape[0], self.num_features):
+            return cached
+        values = np.zeros((int(data.z.shape[0]), self.num_features), dtype=np.float32)
+        for structure, nodes in _structures_of(data):
+            values[nodes] = compute_descriptors(structure, self.config)
+        tensor = torch.from_numpy(values).to(data.pos.device)
+        data.descriptors = tensor
+        return tensor
+
+    def forward(self, data: Data) -> torch.Tensor:
+        raw = self.raw(data)
+        if self.training and not bool(self.fitted):
+            with torch.no_grad():
+                self.mean.copy_(raw.mean(0))
+                self.scale.copy_(raw.std(0).clamp_min(1e-6))
+                self.fitted.fill_(True)
+        return (raw - self.mean) / self.scale
