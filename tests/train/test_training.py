@@ -117,6 +117,10 @@ def test_cli_train_evaluate_predict(shared_data, tmp_path):
     result = runner.invoke(app, ["predict", checkpoint, str(val), "--out", str(out)])
     assert result.exit_code != 0 and "exists" in str(result.exception or result.output)
     assert (out / "train6.csv").read_bytes() == before
+    # With labels, predict also scores and draws the parity plot.
+    result = runner.invoke(app, ["predict", checkpoint, str(val), "--label-column", "barrier", "--out", str(tmp_path / "pred2")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "pred2" / "train6_parity.png").stat().st_size > 1000
 
 
 def test_config_errors_name_the_problem(tmp_path):

@@ -24,7 +24,11 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
+        import numpy as np
+
         from symgnn.cli.common import read_user_structure
+        from symgnn.errors import SymgnnError
+        from symgnn.evaluate import Evaluation, parity_plot
         from symgnn.io.write import write_predictions
         from symgnn.metrics import regression_metrics
         from symgnn.predictor import Predictor
@@ -41,10 +45,15 @@ def register(app: typer.Typer) -> None:
             prediction = predictor.predict(structure)
             seconds = time.perf_counter() - start
             score = "-"
-            if structure.labels is not None:
-                score = f"{regression_metrics(prediction, structure.labels)['pearson']:.4f}"
+            plot = out / f"{Path(path).stem}_parity.png"
+            if structure.labels is not None and plot.exists() and not overwrite:
+                raise SymgnnError(f"{plot}: already exists; pass --overwrite to replace it")
             written += write_predictions(structure, {"predicted_barrier": prediction}, out, Path(path).stem,
                                          overwrite=overwrite, source_path=path)
+            if structure.labels is not None:
+                score = f"{regression_metrics(prediction, structure.labels)['pearson']:.4f}"
+                evaluation = Evaluation(prediction, structure.labels, structure.numbers, np.full(len(structure), structure.name))
+                written.append(parity_plot(evaluation, plot, title=f"{Path(path).name}: Pearson {score}"))
             table.add_row(str(path), str(len(structure)), f"{prediction.mean():.3f}", f"{prediction.std():.3f}",
                           f"{prediction.min():.3f}", f"{prediction.max():.3f}", f"{seconds:.2f}", score)
         Console().print(table)
