@@ -1,0 +1,95 @@
+"""Inference time of the shipped model against SymGNN, measured in the same run.
+
+For a ~3,000-atom periodic structure (a cubic sub-box of a shared sample, or a random Cu/Zr box
+when the data is absent) it times, in-process after loading, the whole prediction: periodic graph
+(and the shipped model's descriptors) plus the forward pass. It prints the median over repeats and
+the ratio to SymGNN with the paper's architecture (configs/symgnn_paper.yaml; weights do not change
+the cost, so an untrained SymGNN is timed when no checkpoint is given).
+
+    python benchmarks/inference.py [--data DIR] [--model cuzr64] [--atoms 3000] [--repeats 7] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from symgnn.data.registry import load_sample, resolve_data_dir
+from symgnn.data.structure import Structure
+from symgnn.errors import SymgnnError
+from symgnn.models import build_model
+from symgnn.predictor import Predictor
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sub_box(structure: Structure, num_atoms: int) -> Structure:
+    """A periodic cubic box holding about ``num_atoms`` atoms cut from a cubic sample."""
+    side = structure.cell[0, 0] * (num_atoms / len(structure)) ** (1 / 3)
+    wrapped = structure.wrapped().positions
+    keep = np.all(wrapped < side, axis=1)
+    return Structure(structure.numbers[keep], wrapped[keep], np.eye(3) * side, np.array([True] * 3), name="subbox")
+
+
+def random_box(num_atoms: int, seed: int = 0) -> Structure:
+    rng = np.random.default_rng(seed)
+    side = (num_atoms / 0.064) ** (1 / 3)
+    return Structure(rng.choice([29, 40], num_atoms, p=[0.64, 0.36]), rng.random((num_atoms, 3)) * side,
+                     np.eye(3) * side, np.array([True] * 3), name="random")
+
+
+def time_prediction(predictor: Predictor, structure: Structure, repeats: int) -> float:
+    """Median seconds of ``predictor.predict(structure)`` (graph included), after one warm-up."""
+    predictor.predict(structure)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        predictor.predict(structure)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def symgnn_paper_predictor(checkpoint: str | None) -> Predictor:
+    if checkpoint:
+        return Predictor.from_checkpoint(checkpoint)
+    config = yaml.safe_load((ROOT / "configs" / "symgnn_paper.yaml").read_text())
+    hparams = {k: v for k, v in config["model"].items() if k != "name"}
+    model = build_model(config["model"]["name"], **hparams).eval()
+    return Predictor(model, 0.0, 1.0, float(config["data"]["cutoff"]), config["model"]["name"], hparams)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=None, help="cuzr64 data directory (default: $SYMGNN_DATA or ../shared/data/cuzr64)")
+    parser.add_argument("--model", default="cuzr64", help="checkpoint or shipped model name")
+    parser.add_argument("--symgnn", default=None, help="a SymGNN checkpoint (default: the paper's architecture, untrained)")
+    parser.add_argument("--atoms", type=int, default=3000)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    try:
+        data_dir = resolve_data_dir(args.data or os.environ.get("SYMGNN_DATA") or ROOT.parent / "shared" / "data" / "cuzr64")
+        structure = sub_box(load_sample("train6", data_dir), args.atoms)
+        source = f"sub-box of {data_dir}/train6"
+    except SymgnnError:
+        structure, source = random_box(args.atoms), "random Cu64Zr36 box"
+    shipped = Predictor.from_checkpoint(args.model)
+    reference = symgnn_paper_predictor(args.symgnn)
+    ours = time_prediction(shipped, structure, args.repeats)
+    theirs = time_prediction(reference, structure, args.repeats)
+    print(f"structure: {len(structure)} atoms ({source}); torch threads: {args.threads}; median of {args.repeats}")
+    print(f"{args.model} ({shipped.model_name}): {ours:.3f} s per structure, graph included")
+    print(f"symgnn (paper architecture): {theirs:.3f} s per structure, graph included")
+    print(f"ratio symgnn / {args.model}: {theirs / ours:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

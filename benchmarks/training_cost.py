@@ -1,0 +1,95 @@
+"""Training cost of a config against SymGNN with the paper's settings, measured in the same run.
+
+Trains each config for the same wall-clock budget on this machine (one after the other, the same
+thread count), then prints per config: seconds per epoch, optimiser steps, the time at which the
+validation Pearson first reached each threshold, and the best validation Pearson; and the ratios
+(SymGNN paper / chosen) of time per epoch and time to each threshold. ``--from-runs`` reads finished
+run directories instead of training (their metrics.jsonl), for budgets longer than a session.
+
+    python benchmarks/training_cost.py [--config configs/cuzr64.yaml] [--reference configs/symgnn_paper.yaml]
+        [--minutes 10] [--data DIR] [--threads 2] [--out DIR] [--from-runs CHOSEN_RUN REFERENCE_RUN]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import tempfile
+from pathlib import Path
+
+import torch
+
+from symgnn.train.config import load_config
+from symgnn.train.loop import fit
+
+ROOT = Path(__file__).resolve().parents[1]
+THRESHOLDS = (0.3, 0.5, 0.6)
+
+
+def run_summary(run_dir: Path) -> dict:
+    """Seconds per epoch, time to each validation threshold and best validation Pearson of a run."""
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    config = load_config(run_dir / "config.yaml")
+    epochs = len(records)
+    seconds = records[-1]["seconds"] if records else math.nan
+    scored = [r for r in records if "val_pearson" in r]
+    reach = {t: next((r["seconds"] for r in scored if r["val_pearson"] >= t), math.inf) for t in THRESHOLDS}
+    steps_per_epoch = 1 if config.train.batch == "full" else len(config.data.train) - sum(len(g) - 1 for g in config.data.average_labels)
+    return {
+        "model": config.model_name,
+        "epochs": epochs,
+        "seconds": seconds,
+        "seconds_per_epoch": seconds / epochs if epochs else math.nan,
+        "steps": epochs * steps_per_epoch,
+        "best_val_pearson": max((r["val_pearson"] for r in scored), default=math.nan),
+        "seconds_to": reach,
+    }
+
+
+def train_for(config_path: Path, minutes: float, data: str | None, out: Path) -> Path:
+    config = load_config(config_path)
+    config.train.max_minutes = minutes
+    config.train.epochs = max(config.train.epochs, 10**6)
+    run_dir = out / config_path.stem
+    fit(config, data, run_dir, progress=False, log=lambda message: print(f"  [{config_path.stem}] {message}", flush=True))
+    return run_dir
+
+
+def _fmt_time(seconds: float) -> str:
+    return "not reached" if math.isinf(seconds) else f"{seconds:.0f} s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default=str(ROOT / "configs" / "cuzr64.yaml"))
+    parser.add_argument("--reference", default=str(ROOT / "configs" / "symgnn_paper.yaml"))
+    parser.add_argument("--minutes", type=float, default=10.0, help="training budget per config")
+    parser.add_argument("--data", default=None)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", default=None, help="where the two runs go (default: a temporary directory)")
+    parser.add_argument("--from-runs", nargs=2, metavar=("CHOSEN_RUN", "REFERENCE_RUN"), default=None)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.from_runs:
+        chosen, reference = (run_summary(Path(p)) for p in args.from_runs)
+        budget = "runs read from disk"
+    else:
+        out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="symgnn-cost-"))
+        chosen = run_summary(train_for(Path(args.config), args.minutes, args.data, out))
+        reference = run_summary(train_for(Path(args.reference), args.minutes, args.data, out))
+        budget = f"{args.minutes:g} min each, {args.threads} torch threads, runs in {out}"
+    print(f"training cost ({budget})")
+    for label, s in (("chosen", chosen), ("symgnn paper", reference)):
+        reached = ", ".join(f"r>={t}: {_fmt_time(s['seconds_to'][t])}" for t in THRESHOLDS)
+        print(f"{label:>13} {s['model']}: {s['seconds_per_epoch']:.1f} s/epoch, {s['epochs']} epochs, "
+              f"{s['steps']} steps, best val Pearson {s['best_val_pearson']:.3f}; {reached}")
+    print(f"ratio time per epoch (symgnn paper / chosen): {reference['seconds_per_epoch'] / chosen['seconds_per_epoch']:.2f}x")
+    for t in THRESHOLDS:
+        a, b = chosen["seconds_to"][t], reference["seconds_to"][t]
+        ratio = "n/a (chosen did not reach it)" if math.isinf(a) else ("inf (symgnn paper did not reach it)" if math.isinf(b) else f"{b / a:.2f}x")
+        print(f"ratio time to val Pearson {t} (symgnn paper / chosen): {ratio}")
+
+
+if __name__ == "__main__":
+    main()
