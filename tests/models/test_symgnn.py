@@ -20,7 +20,7 @@ def graph():
     return build_graph(random_structure(60, seed=0), 5.0)
 
 
-@pytest.mark.parametrize("name", ["symgnn", "symgnn_nosym", "symgnn_aug", "egat_length"])
+@pytest.mark.parametrize("name", ["symgnn", "symgnn_nosym", "symgnn_aug", "egat_length", "egat_desc"])
 def test_output_shape_and_gradients(graph, name):
     model = build_model(name, out_dim=3, **SMALL)
     out = model(graph)

@@ -177,3 +177,13 @@ class EGATLength(SymGNN):
 
     def __init__(self, **hparams) -> None:
         super().__init__(**{"edge_input": "length", "symmetrise": False, **hparams})
+
+
+@register("egat_desc")
+class EGATDescriptors(SymGNN):
+    """The SymGNN backbone on edge lengths, with per-atom structure descriptors (radial densities,
+    Steinhardt q_l, coarse-grained) joining the atom embedding: exactly invariant, and bond angles
+    and medium-range order enter through the descriptors. The shipped ``cuzr64`` model."""
+
+    def __init__(self, **hparams) -> None:
+        super().__init__(**{"edge_input": "length", "symmetrise": False, "descriptors": {}, **hparams})
