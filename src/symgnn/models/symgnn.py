@@ -95,6 +95,9 @@ class SymGNN(nn.Module):
             this value (0 starts the model from the invariant length alone; needs "vector+length").
     """
 
+    #: Reads ``data.edge_mask`` (E,) and scales every message of each edge by it (see symgnn.explain).
+    supports_edge_mask = True
+
     def __init__(
         self,
         width: int = 32,
@@ -144,6 +147,8 @@ class SymGNN(nn.Module):
         return vectors
 
     def forward(self, data: Data, edge_weight: torch.Tensor | None = None) -> torch.Tensor:
+        if edge_weight is None:  # explanation hook (symgnn.explain): a soft mask on every edge's messages
+            edge_weight = getattr(data, "edge_mask", None)
         x = self.atom_embedding(data.z)
         if self.descriptors is not None:
             x = x + self.descriptor_encoder(self.descriptors(data))
