@@ -1,0 +1,180 @@
+"""Per-atom explanation files, and reading a results directory back for the statistics.
+
+Layout of ``symgnn explain --out DIR``::
+
+    DIR/manifest.json                 run settings, atoms, timing, fidelity and sanity summaries
+    DIR/atom_<id>/edges.csv           every receptive-field edge, most important first
+    DIR/atom_<id>/explanation.json    nodes (ids, species, unwrapped offsets, hops), edges, fidelity
+    DIR/atom_<id>/importance.xyz      receptive field for OVITO: importance per atom, target flagged
+    DIR/atom_<id>/global.png, local.png   the paper's two views
+
+``importance`` of an atom is the sum of the importance of the edges it is an end of (both
+directions); the target has ``target = 1``. Positions in ``importance.xyz`` are unwrapped around
+the target (which sits at the origin), so an open-boundary viewer shows the field in one piece.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ase.data import chemical_symbols
+
+from symgnn.errors import SymgnnError
+from symgnn.explain.gnnexplainer import AtomExplanation
+from symgnn.io.atomic import atomic_path, atomic_write
+
+
+def symbol(z: int) -> str:
+    return chemical_symbols[int(z)]
+
+
+def atom_dir(out: Path, atom: int) -> Path:
+    return out / f"atom_{atom:05d}"
+
+
+def node_importance(explanation: AtomExplanation) -> np.ndarray:
+    """Sum of the importance of each node's edges (as sender and as receiver)."""
+    field = explanation.field
+    source, target = field.data.edge_index.numpy()
+    n = field.data.num_nodes
+    return np.bincount(source, explanation.mask, n) + np.bincount(target, explanation.mask, n)
+
+
+def write_json(path: Path, payload: Any, overwrite: bool) -> Path:
+    if path.exists() and not overwrite:
+        raise SymgnnError(f"{path}: already exists; pass --overwrite to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path) as handle:
+        json.dump(payload, handle, indent=1)
+    return path
+
+
+def write_atom(
+    out: Path, explanation: AtomExplanation, label_mean: float, label_std: float, top_k: int,
+    fidelity: dict | None, label: float | None, overwrite: bool,
+) -> list[Path]:
+    """Write ``edges.csv``, ``explanation.json`` and ``importance.xyz`` of one atom."""
+    field = explanation.field
+    folder = atom_dir(out, field.atom)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / "edges.csv", folder / "explanation.json", folder / "importance.xyz"]
+    for path in paths:
+        if path.exists() and not overwrite:
+            raise SymgnnError(f"{path}: already exists; pass --overwrite to replace it")
+    z = field.data.z.numpy()
+    source, target = field.data.edge_index.numpy()
+    lengths = field.data.edge_vec.double().norm(dim=-1).numpy()
+    order = explanation.top_edges(field.num_edges)
+    with atomic_write(paths[0]) as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["rank", "source", "target", "source_species", "target_species", "pair", "length",
+                         "importance", "selected"])
+        for rank, e in enumerate(order):
+            a, b = symbol(z[source[e]]), symbol(z[target[e]])
+            writer.writerow([rank + 1, field.nodes[source[e]], field.nodes[target[e]], a, b, "-".join(sorted((a, b))),
+                             f"{lengths[e]:.4f}", f"{explanation.mask[e]:.6g}", int(rank < top_k)])
+    payload = {
+        "atom": field.atom,
+        "species": symbol(z[field.center]),
+        "prediction": explanation.prediction * label_std + label_mean,
+        "masked_prediction": explanation.masked_prediction * label_std + label_mean,
+        "label": label,
+        "hops": int(field.hops.max()),
+        "num_nodes": int(field.data.num_nodes),
+        "num_edges": field.num_edges,
+        "top_k": top_k,
+        "center": field.center,
+        "nodes": {
+            "id": field.nodes.tolist(),
+            "z": z.tolist(),
+            "offset": np.round(field.offsets, 4).tolist(),
+            "hop": field.hops.tolist(),
+        },
+        "edges": {
+            "source": source.tolist(),
+            "target": target.tolist(),
+            "importance": [float(f"{m:.6g}") for m in explanation.mask],
+        },
+        "fidelity": fidelity,
+    }
+    with atomic_write(paths[1]) as handle:
+        json.dump(payload, handle)
+    _write_xyz(paths[2], explanation)
+    return paths
+
+
+def _write_xyz(path: Path, explanation: AtomExplanation) -> None:
+    from ase import Atoms
+    from ase.io import write
+
+    field = explanation.field
+    atoms = Atoms(numbers=field.data.z.numpy(), positions=field.offsets, pbc=False)
+    atoms.new_array("atom_id", field.nodes.astype(np.int64))
+    atoms.new_array("importance", node_importance(explanation))
+    flag = np.zeros(len(atoms), dtype=np.int64)
+    flag[field.center] = 1
+    atoms.new_array("target", flag)
+    atoms.new_array("hop", field.hops.astype(np.int64))
+    with atomic_path(path) as temp:
+        write(temp, atoms, format="extxyz")
+
+
+@dataclass
+class LoadedAtom:
+    """One atom's explanation as read back from ``explanation.json`` (what the statistics need)."""
+
+    atom: int
+    species: str
+    prediction: float
+    label: float | None
+    center: int
+    z: np.ndarray
+    offsets: np.ndarray
+    source: np.ndarray
+    target: np.ndarray
+    importance: np.ndarray
+    fidelity: dict | None
+
+    @property
+    def distances(self) -> np.ndarray:
+        return np.linalg.norm(self.offsets, axis=1)
+
+    def top_edges(self, k: int) -> np.ndarray:
+        order = np.lexsort((np.arange(len(self.importance)), -self.importance))
+        return order[: min(k, len(order))]
+
+    @property
+    def edge_vectors(self) -> np.ndarray:
+        """Vector from each edge's receiver to its sender (unwrapped offsets)."""
+        return self.offsets[self.source] - self.offsets[self.target]
+
+
+def load_atom(path: Path) -> LoadedAtom:
+    with open(path, encoding="utf-8") as handle:
+        p = json.load(handle)
+    return LoadedAtom(
+        atom=int(p["atom"]), species=p["species"], prediction=float(p["prediction"]), label=p.get("label"),
+        center=int(p["center"]), z=np.asarray(p["nodes"]["z"]), offsets=np.asarray(p["nodes"]["offset"], dtype=float),
+        source=np.asarray(p["edges"]["source"]), target=np.asarray(p["edges"]["target"]),
+        importance=np.asarray(p["edges"]["importance"], dtype=float), fidelity=p.get("fidelity"),
+    )
+
+
+def load_results(results: Path) -> tuple[dict, list[LoadedAtom]]:
+    """The manifest and every atom's explanation of a ``symgnn explain`` output directory."""
+    manifest_path = results / "manifest.json"
+    if not manifest_path.is_file():
+        raise SymgnnError(f"{results}: not a 'symgnn explain' output directory (no manifest.json)")
+    with open(manifest_path, encoding="utf-8") as handle:
+        manifest = json.load(handle)
+    paths = [atom_dir(results, int(a)) / "explanation.json" for a in manifest.get("atoms", [])]
+    missing = [p for p in paths if not p.is_file()]
+    if missing or not paths:
+        raise SymgnnError(f"{missing[0] if missing else results}: explanation missing (incomplete explain run?)")
+    atoms = [load_atom(p) for p in paths]
+    return manifest, atoms
