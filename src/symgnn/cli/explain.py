@@ -1,0 +1,115 @@
+"""``symgnn explain`` and ``symgnn explain-stats``: why the model predicts an atom's barrier."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def _parse_atoms(text: str) -> list[int]:
+    from symgnn.errors import SymgnnError
+
+    try:
+        atoms = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise SymgnnError(f"--atoms {text}: expected comma-separated atom indices, e.g. 12,40,311") from None
+    if not atoms:
+        raise SymgnnError("--atoms: no atom index given")
+    return atoms
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def explain(
+        checkpoint: str = typer.Argument(..., help="Checkpoint file (best.pt) or a shipped model name."),
+        structure: str = typer.Argument(..., help="Structure file, or a dataset sample name (train6)."),
+        atoms: Optional[str] = typer.Option(None, "--atoms", help="Atom indices (0-based), e.g. 12,40,311."),
+        sample: Optional[int] = typer.Option(None, "--sample", help="Explain N atoms spread over low/mid/high predicted barriers."),
+        top_k: int = typer.Option(50, "--top-k", help="Edges kept as the explanation (files, figures, statistics)."),
+        out: Optional[Path] = typer.Option(None, "--out", help="Output directory (default explain_<structure>)."),
+        epochs: int = typer.Option(100, "--epochs", help="Optimisation steps of the mask."),
+        lr: float = typer.Option(0.1, "--lr", help="Learning rate of the mask logits."),
+        edge_size: float = typer.Option(0.005, "--edge-size", help="Weight of the mask-size penalty."),
+        edge_reduction: str = typer.Option("sum", "--edge-reduction", help="sum or mean of the mask for the size penalty."),
+        edge_ent: float = typer.Option(1.0, "--edge-ent", help="Weight of the mask-entropy penalty."),
+        batch_size: int = typer.Option(1, "--batch-size", help="Atoms optimised together."),
+        hops: Optional[int] = typer.Option(None, "--hops", help="Receptive field in hops (default: the model's layers)."),
+        random_sets: int = typer.Option(2, "--random-sets", help="Random edge sets per k for the fidelity reference."),
+        sanity_atoms: int = typer.Option(6, "--sanity-atoms", help="Atoms re-explained for the randomised-model check (0: skip)."),
+        no_figures: bool = typer.Option(False, "--no-figures", help="Skip the per-atom global/local figures."),
+        seed: int = typer.Option(0, "--seed", help="Seed of atom sampling and mask initialisation."),
+        data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dataset directory for sample names."),
+        label_column: Optional[str] = typer.Option(None, "--label-column", help="Per-atom column with true barriers."),
+        types: Optional[str] = typer.Option(None, "--types", help="Type map for numeric types, e.g. 1=Cu,2=Zr."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output files."),
+        device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or auto."),
+    ) -> None:
+        """Explain per-atom predictions with GNNExplainer: edge masks, OVITO files, figures, fidelity."""
+        from symgnn.errors import SymgnnError
+        from symgnn.explain.gnnexplainer import ExplainConfig
+        from symgnn.explain.run import ExplainRun, explain_structure
+        from symgnn.predictor import Predictor
+
+        if (atoms is None) == (sample is None):
+            raise SymgnnError("give exactly one of --atoms and --sample")
+        predictor = Predictor.from_checkpoint(checkpoint, device)
+        if predictor.device.type != "cpu":
+            raise SymgnnError("--device: explanations run on cpu only for now")
+        path = Path(structure)
+        if path.exists():
+            from symgnn.cli.common import read_user_structure
+
+            loaded = read_user_structure(path, label_column, types)
+        else:
+            from symgnn.data import registry
+
+            if structure not in registry.sample_names():
+                raise SymgnnError(f"{structure}: no such file or dataset sample")
+            loaded = registry.load_sample(structure, data_dir)
+        target = out or Path(f"explain_{path.stem}")
+        run = ExplainRun(
+            top_k=top_k, n_random=random_sets, sanity_atoms=sanity_atoms, figures=not no_figures, hops=hops,
+            overwrite=overwrite,
+            explainer=ExplainConfig(epochs=epochs, lr=lr, edge_size=edge_size, edge_reduction=edge_reduction,
+                                    edge_ent=edge_ent, batch_size=batch_size, seed=seed),
+        )
+        manifest = explain_structure(predictor, loaded, _parse_atoms(atoms) if atoms else None, sample, target, run,
+                                     log=typer.echo)
+        fid = manifest["fidelity"]
+        for i, k in enumerate(fid.get("k", [])):
+            typer.echo(f"k={k:4d}  fid+ {fid['plus'][i]:.4f} (random {fid['plus_random'][i]:.4f})  "
+                       f"fid- {fid['minus'][i]:.4f} (random {fid['minus_random'][i]:.4f}) eV")
+        typer.echo(f"wrote {target}")
+
+    @app.command("explain-stats")
+    def explain_stats_command(
+        results: Path = typer.Argument(..., help="Output directory of 'symgnn explain'."),
+        out: Optional[Path] = typer.Option(None, "--out", help="Where to write (default RESULTS/stats)."),
+        top_k: Optional[int] = typer.Option(None, "--top-k", help="Selected edges per atom (default: the run's)."),
+        local_radius: float = typer.Option(7.0, "--local-radius", help="Radius of the local structure for H1 (Å)."),
+        max_edge_length: float = typer.Option(5.0, "--max-edge-length", help="Vietoris–Rips filtration limit (Å)."),
+        random_sets: int = typer.Option(10, "--random-sets", help="Random edge sets for the H1 reference."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing summary."),
+    ) -> None:
+        """Statistics over explained atoms: distances, edge lengths, bond angles, H1 cycles, fidelity."""
+        import json
+
+        from symgnn.explain.run import explain_stats
+        from symgnn.explain.stats import StatsConfig
+        from symgnn.explain.writers import load_results
+
+        manifest, _ = load_results(results)
+        config = StatsConfig(top_k=top_k or int(manifest.get("top_k", 50)), local_radius=local_radius,
+                             max_edge_length=max_edge_length, n_random=random_sets)
+        summary, written = explain_stats(results, out, config, overwrite=overwrite)
+        whole = summary["all"]
+        typer.echo(f"{summary['atoms']} atoms; first-shell fraction touched {whole['first_shell_fraction']['touched']} "
+                   f"vs all {whole['first_shell_fraction']['all']}")
+        if "h1" in whole:
+            typer.echo(f"H1 cycles per edge: important {whole['h1']['important_mean_cycles']} vs random "
+                       f"{whole['h1']['random_mean_cycles']}")
+        typer.echo(json.dumps(summary.get("fidelity", {})))
+        for path in written:
+            typer.echo(f"wrote {path}")

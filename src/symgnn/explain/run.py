@@ -1,0 +1,156 @@
+"""The two commands' pipelines: ``explain`` (model + structure -> per-atom files) and ``stats``
+(results directory -> plots and ``summary.json``). The CLI only parses arguments and calls these."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from symgnn.data.structure import Structure
+from symgnn.errors import SymgnnError
+from symgnn.explain.fidelity import DEFAULT_KS, atom_fidelity, summarise_fidelity
+from symgnn.explain.gnnexplainer import ExplainConfig, check_exact, explain_fields, prepare_graph
+from symgnn.explain.hooks import receptive_hops
+from symgnn.explain.sanity import sanity_check
+from symgnn.explain.subgraph import receptive_field
+from symgnn.explain.writers import atom_dir, load_atom, load_results, write_atom, write_json
+
+
+def pick_atoms(predictions: np.ndarray, count: int, seed: int = 0) -> list[int]:
+    """``count`` atoms spread over the predicted barrier: equal shares drawn at random from the low,
+    mid and high terciles (so the groups of the statistics are balanced)."""
+    n = len(predictions)
+    if not 0 < count <= n:
+        raise SymgnnError(f"--sample {count}: must be between 1 and the {n} atoms of the structure")
+    rng = np.random.default_rng(seed)
+    order = np.argsort(predictions, kind="stable")
+    thirds = np.array_split(order, 3)
+    shares = [count // 3 + (1 if i < count % 3 else 0) for i in range(3)]
+    picked = [rng.choice(t, size=min(s, len(t)), replace=False) for t, s in zip(thirds, shares)]
+    return sorted(int(a) for a in np.concatenate(picked))
+
+
+@dataclass
+class ExplainRun:
+    """Settings of one ``symgnn explain`` run beyond the explainer's own."""
+
+    top_k: int = 50
+    ks: Sequence[int] = DEFAULT_KS
+    n_random: int = 2
+    sanity_atoms: int = 6
+    figures: bool = True
+    hops: int | None = None
+    overwrite: bool = False
+    explainer: ExplainConfig = field(default_factory=ExplainConfig)
+
+
+def explain_structure(predictor, structure: Structure, atoms: Sequence[int] | None, sample: int | None,
+                      out: Path, run: ExplainRun, log=print) -> dict:
+    """Explain ``atoms`` (or ``sample`` atoms picked by :func:`pick_atoms`) of ``structure``; write the
+    per-atom files, figures and ``manifest.json`` into ``out``; return the manifest."""
+    from symgnn.explain.figures import global_view, local_view
+
+    manifest_path = out / "manifest.json"
+    if manifest_path.exists() and not run.overwrite:
+        raise SymgnnError(f"{manifest_path}: already exists; pass --overwrite to replace it")
+    model = predictor.model.eval()
+    data = prepare_graph(model, predictor.graph(structure))
+    start = time.perf_counter()
+    full = predictor.predict_graph(data)
+    full_seconds = time.perf_counter() - start
+    if atoms is None:
+        atoms = pick_atoms(full, int(sample or 0), run.explainer.seed)
+    atoms = [int(a) for a in atoms]
+    bad = [a for a in atoms if not 0 <= a < len(structure)]
+    if bad:
+        raise SymgnnError(f"--atoms: {bad[0]} is outside 0..{len(structure) - 1}")
+    hops = receptive_hops(model) if run.hops is None else run.hops
+    fields = [receptive_field(data, a, hops) for a in atoms]
+    worst = check_exact(model, data, fields)
+    log(f"{len(atoms)} atoms, {hops}-hop receptive fields: {np.mean([f.num_edges for f in fields]):.0f} edges on "
+        f"average (full graph {data.edge_index.shape[1]}); largest deviation from the full graph {worst:.1e}")
+    start = time.perf_counter()
+    explanations = explain_fields(model, fields, run.explainer)
+    explain_seconds = time.perf_counter() - start
+    log(f"explained in {explain_seconds:.1f} s ({60 * len(atoms) / explain_seconds:.2f} atoms/min)")
+    labels = structure.labels
+    fidelities = []
+    start = time.perf_counter()
+    for explanation in explanations:
+        fid = atom_fidelity(model, explanation, predictor.label_std, run.ks, run.n_random, run.explainer.seed)
+        fidelities.append(fid)
+        atom = explanation.field.atom
+        write_atom(out, explanation, predictor.label_mean, predictor.label_std, run.top_k, fid,
+                   None if labels is None else float(labels[atom]), run.overwrite)
+        if run.figures:
+            loaded = load_atom(atom_dir(out, atom) / "explanation.json")
+            global_view(loaded, run.top_k, atom_dir(out, atom) / "global.png")
+            local_view(loaded, run.top_k, atom_dir(out, atom) / "local.png")
+    fidelity_seconds = time.perf_counter() - start
+    sanity = None
+    if run.sanity_atoms > 0:
+        start = time.perf_counter()
+        sanity = sanity_check(model, explanations[: run.sanity_atoms], run.explainer)
+        sanity["seconds"] = round(time.perf_counter() - start, 1)
+        log(f"sanity: Spearman trained vs reseeded {sanity['mean_trained_reseeded']:.3f}, "
+            f"trained vs randomised weights {sanity['mean_trained_randomised']:.3f}")
+    manifest = {
+        "model": {"name": predictor.model_name, "hparams": predictor.model_hparams, "cutoff": predictor.cutoff},
+        "structure": structure.name,
+        "num_atoms": len(structure),
+        "atoms": atoms,
+        "hops": hops,
+        "top_k": run.top_k,
+        "explainer": run.explainer.to_dict(),
+        "receptive_field": {"mean_edges": float(np.mean([f.num_edges for f in fields])),
+                            "mean_nodes": float(np.mean([f.data.num_nodes for f in fields])),
+                            "full_graph_edges": int(data.edge_index.shape[1]),
+                            "max_deviation_from_full_graph": worst},
+        "speed": {"threads": _threads(), "explain_seconds": round(explain_seconds, 2),
+                  "atoms_per_minute": round(60 * len(atoms) / explain_seconds, 3),
+                  "full_graph_forward_seconds": round(full_seconds, 3),
+                  "fidelity_and_files_seconds": round(fidelity_seconds, 2)},
+        "fidelity": summarise_fidelity(fidelities),
+        "sanity": sanity,
+    }
+    write_json(manifest_path, manifest, overwrite=run.overwrite)
+    return manifest
+
+
+def _threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def explain_stats(results: Path, out: Path | None, config, overwrite: bool = False) -> tuple[dict, list[Path]]:
+    """Statistics and plots of an explain run; ``out`` defaults to ``results/stats``."""
+    from symgnn.explain import figures
+    from symgnn.explain.stats import compute_stats
+
+    out = out or results / "stats"
+    summary_path = out / "summary.json"
+    if summary_path.exists() and not overwrite:
+        raise SymgnnError(f"{summary_path}: already exists; pass --overwrite to replace it")
+    manifest, atoms = load_results(results)
+    summary, stats = compute_stats(atoms, manifest, config)
+    written = [
+        figures.distance_histogram(stats, out / "distance_histogram.png"),
+        figures.compare_histogram(np.concatenate([s.selected_lengths for s in stats]),
+                                  np.concatenate([s.other_lengths for s in stats]), "edge length (Å)",
+                                  ("selected edges", "other edges of the same atoms"), out / "edge_lengths.png"),
+        figures.compare_histogram(np.concatenate([s.selected_angles for s in stats]),
+                                  np.concatenate([s.all_angles for s in stats]), "bond angle (degrees)",
+                                  ("between selected bonds", "between all bonds of the same atoms"),
+                                  out / "bond_angles.png"),
+        figures.topology_plot(summary, out / "h1_cycles.png"),
+        figures.barrier_plot(summary, out / "barrier_groups.png"),
+    ]
+    if summary.get("fidelity"):
+        written.append(figures.fidelity_plot(summary["fidelity"], out / "fidelity.png"))
+    written.append(write_json(summary_path, summary, overwrite=True))
+    return summary, written
