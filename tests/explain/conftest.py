@@ -15,6 +15,7 @@ def tiny(name: str, seed: int = 0, **hparams):
     torch.manual_seed(seed)
     defaults = {"symgnn": dict(width=8, heads=(2, 1), decoder_layers=1, edge_input="vector+length"),
                 "egat_length": dict(width=8, heads=(2, 1), decoder_layers=1),
+                "egat_desc": dict(width=8, heads=(2, 1), decoder_layers=1),
                 "schnet": dict(hidden=8, num_interactions=2, num_gaussians=8),
                 "egnn": dict(hidden=8, num_layers=2),
                 "mlp": dict(hidden=8)}[name]

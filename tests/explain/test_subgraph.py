@@ -13,9 +13,14 @@ from symgnn.explain.subgraph import batch_fields, receptive_field
 from tests.explain.conftest import tiny
 
 
-@pytest.mark.parametrize("name", ["symgnn", "egat_length", "schnet", "egnn"])
+@pytest.mark.parametrize("name", ["symgnn", "egat_length", "egat_desc", "schnet", "egnn"])
 def test_field_prediction_equals_full_graph(graph, name):
+    """Cutting to the receptive field changes no target's prediction; descriptor inputs (egat_desc)
+    come from the whole structure (prepare_graph), not from the cut."""
+    from symgnn.explain.gnnexplainer import prepare_graph
+
     model = tiny(name)
+    prepare_graph(model, graph)
     hops = receptive_hops(model)
     assert hops == 2
     fields = [receptive_field(graph, a, hops) for a in (0, 7, 42)]
@@ -66,3 +71,13 @@ def test_mask_route():
     assert mask_route(tiny("schnet")) == "pyg"
     with pytest.raises(SymgnnError, match="cannot be explained"):
         mask_route(tiny("egnn"))
+
+
+def test_descriptors_computed_on_the_cut_are_caught(graph):
+    """Without prepare_graph, a descriptor model would compute its inputs on the cut structure, where
+    the field's outer atoms miss neighbours: the exactness check refuses that."""
+    model = tiny("egat_desc")
+    fields = [receptive_field(graph, a, 2) for a in (0, 7)]
+    assert "descriptors" not in fields[0].data
+    with pytest.raises(SymgnnError, match="differs from the full graph"):
+        check_exact(model, graph, fields)
