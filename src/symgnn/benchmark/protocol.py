@@ -19,7 +19,7 @@ from symgnn.errors import SymgnnError
 from symgnn.train.config import Config, config_from_dict
 
 # Test-set Pearson on Cu64Zr36 reported in the SymGNN paper (arXiv:2401.08627, Table of baselines).
-# Models the paper does not report (gcn, symgnn_aug, descriptors, egat_desc) have no entry.
+# Models the paper does not report (gcn, symgnn_aug, descriptors, painn_desc) have no entry.
 PAPER_TEST_PEARSON: dict[str, float] = {
     "symgnn": 0.786,
     "schnet": 0.759,
@@ -37,7 +37,7 @@ DESCRIPTORS = "descriptors"
 # Order of the table: SymGNN and its ablations, the invariant/equivariant baselines, the plain
 # graph and per-atom baselines, then the non-neural descriptor baseline.
 ALL_MODELS: tuple[str, ...] = (
-    "egat_desc",
+    "painn_desc",
     "symgnn",
     "symgnn_nosym",
     "symgnn_aug",

@@ -141,3 +141,13 @@ class PaiNN(nn.Module):
             s, v = message(s, v, layer_filters, unit, edge_index)
             s, v = update(s, v)
         return self.head(s)
+
+
+@register("painn_desc")
+class PaiNNDescriptors(PaiNN):
+    """PaiNN with per-atom structure descriptors (radial densities, Steinhardt q_l, coarse-grained)
+    in its initial scalars, sized for CPU: 32 channels, 2 layers (receptive field 10 Å, plus the
+    descriptors' 6 Å coarse-graining). The shipped ``cuzr64`` model."""
+
+    def __init__(self, **hparams) -> None:
+        super().__init__(**{"hidden": 32, "num_layers": 2, "descriptors": {}, **hparams})
