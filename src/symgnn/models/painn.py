@@ -54,7 +54,9 @@ class PaiNNMessage(nn.Module):
         source, target = edge_index
         x = self.context(s)[source] * filters
         ss, vv, vs = torch.split(x, self.hidden, dim=-1)
-        dv = vv.unsqueeze(1) * v[source] + vs.unsqueeze(1) * unit.unsqueeze(-1)
+        dv = vs.unsqueeze(1) * unit.unsqueeze(-1)
+        if v.abs().max() > 0:  # the first layer starts from zero vectors: skip gathering them
+            dv = dv + vv.unsqueeze(1) * v[source]
         n = s.shape[0]
         return s + scatter(ss, target, dim=0, dim_size=n), v + scatter(dv, target, dim=0, dim_size=n)
 
