@@ -18,6 +18,7 @@ def tiny(name: str, seed: int = 0, **hparams):
                 "egat_desc": dict(width=8, heads=(2, 1), decoder_layers=1),
                 "schnet": dict(hidden=8, num_interactions=2, num_gaussians=8),
                 "egnn": dict(hidden=8, num_layers=2),
+                "painn_desc": dict(hidden=8, num_layers=2, num_rbf=8),
                 "mlp": dict(hidden=8)}[name]
     return build_model(name, **{**defaults, **hparams}).eval()
 

@@ -31,7 +31,7 @@ def test_adapter_matches_model(graph):
         assert torch.allclose(out, model(graph)[:, 0])
 
 
-@pytest.mark.parametrize("name", ["symgnn", "schnet"])
+@pytest.mark.parametrize("name", ["symgnn", "schnet", "painn_desc"])
 def test_explanations_keep_prediction_and_are_sparse(graph, name):
     model = tiny(name)
     results = explain_atoms(model, graph, [0, 11], ExplainConfig(epochs=60, lr=0.1))

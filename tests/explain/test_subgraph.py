@@ -13,7 +13,7 @@ from symgnn.explain.subgraph import batch_fields, receptive_field
 from tests.explain.conftest import tiny
 
 
-@pytest.mark.parametrize("name", ["symgnn", "egat_length", "egat_desc", "schnet", "egnn"])
+@pytest.mark.parametrize("name", ["symgnn", "egat_length", "egat_desc", "painn_desc", "schnet", "egnn"])
 def test_field_prediction_equals_full_graph(graph, name):
     """Cutting to the receptive field changes no target's prediction; descriptor inputs (egat_desc)
     come from the whole structure (prepare_graph), not from the cut."""

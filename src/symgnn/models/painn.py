@@ -95,6 +95,8 @@ class PaiNN(nn.Module):
     """
 
     uses_graph = True
+    #: Reads ``data.edge_mask`` (E,) and scales every message of each edge by it (see symgnn.explain).
+    supports_edge_mask = True
 
     def __init__(
         self,
