@@ -1,0 +1,99 @@
+"""The shipped Cu64Zr36 model: loads by name without executing code, is small, is invariant, predicts."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from ase.io import read
+from typer.testing import CliRunner
+
+from symgnn.cli.main import app
+from symgnn.data.registry import load_sample
+from symgnn.data.structure import Structure
+from symgnn.nn.descriptor_input import OutOfDistributionWarning
+from symgnn.nn.rotations import random_orthogonal
+from symgnn.predictor import PRETRAINED_DIR, Predictor
+from tests.conftest import random_structure
+
+SHIPPED = PRETRAINED_DIR / "cuzr64.pt"
+SHEAR = np.array([[1.0, 0.0, 0.0], [0.25, 1.0, 0.0], [-0.15, 0.2, 1.0]])
+
+
+def glass_like(seed: int = 0, shear: bool = False) -> Structure:
+    """A disordered Cu64Zr36-like box: a jittered fcc lattice (4x4x4 cells, 256 atoms) at a glass-like
+    density, optionally in a sheared (triclinic) cell. No overlapping atoms, unlike uniform noise."""
+    rng = np.random.default_rng(seed)
+    basis = np.array([[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
+    grid = np.array([[i, j, k] for i in range(4) for j in range(4) for k in range(4)])
+    fractional = ((grid[:, None, :] + basis[None]).reshape(-1, 3) + rng.normal(0, 0.04, (256, 3))) / 4
+    cell = np.eye(3) * 4 * 3.95 @ (SHEAR if shear else np.eye(3))
+    numbers = rng.permutation(np.array([29] * 164 + [40] * 92))
+    return Structure(numbers, fractional @ cell, cell, np.array([True] * 3), name="glass-like")
+
+
+def test_shipped_file_is_small_and_plain_tensors():
+    assert SHIPPED.is_file(), "the package must ship src/symgnn/pretrained/cuzr64.pt"
+    assert SHIPPED.stat().st_size < 5 * 1024**2
+    payload = torch.load(SHIPPED, map_location="cpu", weights_only=True)  # refuses anything executable
+    assert payload["model_name"] and payload["label_std"] > 0
+    assert (PRETRAINED_DIR / "cuzr64.md").is_file(), "model card missing"
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Predictor:
+    return Predictor.from_checkpoint("cuzr64")
+
+
+def test_predictions_are_invariant_under_rotations_and_reflections(shipped, shared_data):
+    structure = load_sample("train6", shared_data)
+    reference = shipped.predict(structure)
+    assert 0.5 < reference.mean() < 3.0  # barriers in eV
+    matrices = random_orthogonal(2, torch.Generator().manual_seed(2)).double().numpy()
+    for matrix in matrices:
+        for transform in (matrix, -matrix):  # a rotation and a reflection each time
+            moved = Structure(structure.numbers, structure.positions @ transform.T, structure.cell @ transform.T,
+                              structure.pbc, name="moved")
+            change = np.abs(shipped.predict(moved) - reference).max()
+            assert change < 0.01 * shipped.label_std, (change, shipped.label_std)
+
+
+def test_invariance_without_data(shipped):
+    """The same on a small disordered box, with a sheared (triclinic) cell, relative to the output."""
+    for shear in (False, True):
+        structure = glass_like(seed=11, shear=shear)
+        with pytest.warns(OutOfDistributionWarning):
+            reference = shipped.predict(structure)
+        matrix = random_orthogonal(1, torch.Generator().manual_seed(3))[0].double().numpy()
+        moved = Structure(structure.numbers, structure.positions @ -matrix.T, structure.cell @ -matrix.T,
+                          structure.pbc, name="moved")
+        with pytest.warns(OutOfDistributionWarning):
+            change = np.abs(shipped.predict(moved) - reference).max()
+        assert change <= 1e-3 * np.abs(reference).max()
+
+
+def test_unphysical_input_stays_finite(shipped):
+    """Uniformly random positions (overlapping atoms): finite predictions and a warning that they are
+    extrapolations."""
+    with pytest.warns(OutOfDistributionWarning, match="extrapolations"):
+        prediction = shipped.predict(random_structure(300, seed=1))
+    assert np.all(np.isfinite(prediction))
+
+
+def test_predict_and_evaluate_by_name(shared_data, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "pred"
+    result = runner.invoke(app, ["predict", "cuzr64", str(shared_data / "train6.pickle"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    atoms = read(out / "train6.xyz")
+    assert np.isfinite(atoms.arrays["predicted_barrier"]).all()
+    assert (out / "train6_parity.png").is_file()
+    report_path = tmp_path / "val.json"
+    result = runner.invoke(app, ["evaluate", "cuzr64", "--data", str(shared_data), "--split", "val", "--json", str(report_path)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(report_path.read_text())
+    card = (PRETRAINED_DIR / "cuzr64.md").read_text()
+    # The model card states the validation Pearson this file reaches.
+    assert f"{report['pearson']:.3f}" in card
