@@ -33,8 +33,18 @@ def test_fidelity_caps_k_at_the_field_size(graph):
     model = tiny("symgnn")
     (r,) = explain_atoms(model, graph, [0], ExplainConfig(epochs=5))
     fid = atom_fidelity(model, r, 1.0, ks=(5, 10**6), n_random=1)
-    assert fid["k"] == [5, r.field.num_edges]
+    assert fid["k"] == [5, 10**6] and fid["k_effective"] == [5, r.field.num_edges]
     assert fid["plus"][-1] == fid["plus_random"][-1]  # every edge removed either way
+
+
+def test_atoms_with_fields_of_different_sizes_are_all_averaged(graph):
+    """A k larger than some fields must not drop those atoms from the summary."""
+    model = tiny("symgnn")
+    results = explain_atoms(model, graph, [0, 7, 42], ExplainConfig(epochs=5))
+    sizes = {r.field.num_edges for r in results}
+    per_atom = [atom_fidelity(model, r, 1.0, ks=(5, min(sizes) + 1), n_random=1) for r in results]
+    summary = summarise_fidelity(per_atom)
+    assert summary["atoms"] == 3 and summary["k"] == [5, min(sizes) + 1]
 
 
 def test_randomised_copy_changes_parameters_keeps_buffers():

@@ -65,12 +65,15 @@ def atom_fidelity(
     the draws), ``plus_nearest``, ``minus_nearest``."""
     field = explanation.field
     n_edges = field.num_edges
-    ks = sorted({min(int(k), n_edges) for k in ks})
+    # Every atom reports the same requested k (so atoms can be averaged per k); a field with fewer
+    # edges than k uses all of them (``k_effective``).
+    ks = sorted({int(k) for k in ks})
+    effective = [min(k, n_edges) for k in ks]
     rng = np.random.default_rng(seed + field.atom)
     ranked = explanation.top_edges(n_edges)
     nearest = nearest_edges(explanation)
     sets: list[np.ndarray] = []
-    for k in ks:
+    for k in effective:
         sets.append(ranked[:k])
         sets.append(nearest[:k])
         sets += [rng.choice(n_edges, size=k, replace=False) for _ in range(n_random)]
@@ -84,6 +87,7 @@ def atom_fidelity(
     per_k = change.reshape(len(ks), 2 + n_random, 2)
     return {
         "k": ks,
+        "k_effective": effective,
         "plus": per_k[:, 0, 0].tolist(),
         "minus": per_k[:, 0, 1].tolist(),
         "plus_nearest": per_k[:, 1, 0].tolist(),
