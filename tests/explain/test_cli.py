@@ -79,6 +79,10 @@ def test_explain_rejects_bad_arguments(tmp_path):
     outside = runner.invoke(app, ["explain", str(checkpoint), str(structure_file), "--atoms", "999",
                                   "--out", str(tmp_path / "o")])
     assert outside.exit_code != 0 and "outside" in str(outside.exception)
+    # Sample names resolve against --data, the option every other command uses for the dataset.
+    missing = runner.invoke(app, ["explain", str(checkpoint), "train6", "--data", str(tmp_path / "nowhere"),
+                                  "--atoms", "1"])
+    assert missing.exit_code != 0 and "nowhere: data directory not found" in str(missing.exception)
 
 
 @pytest.mark.data

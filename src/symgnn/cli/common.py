@@ -1,11 +1,24 @@
-"""Helpers shared by CLI commands: loading the structures a user names, guarding output files."""
+"""Helpers shared by CLI commands: common options, loading the structures a user names, guarding outputs."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
 
 from symgnn.data.structure import Structure
 from symgnn.errors import SymgnnError
+
+# Options that several commands take, declared once so that their names and help read the same everywhere.
+ModelArgument = Annotated[str, typer.Argument(help="Checkpoint file (best.pt) or a shipped model name (cuzr64).")]
+DataOption = Annotated[Optional[Path], typer.Option("--data", help="Dataset directory (default: $SYMGNN_DATA).")]
+LabelColumnOption = Annotated[
+    Optional[str], typer.Option("--label-column", help="Per-atom column holding the true barrier, if the file has one.")
+]
+TypesOption = Annotated[Optional[str], typer.Option("--types", help="Type map for numeric types, e.g. 1=Cu,2=Zr.")]
+OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Replace existing output files.")]
+DeviceOption = Annotated[str, typer.Option("--device", help="cpu, cuda, cuda:N or auto.")]
 
 
 def read_user_structure(path: Path, label_column: str | None, types: str | None) -> Structure:

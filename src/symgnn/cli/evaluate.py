@@ -8,20 +8,22 @@ from typing import Optional
 
 import typer
 
+from symgnn.cli.common import DataOption, DeviceOption, LabelColumnOption, ModelArgument, OverwriteOption, TypesOption
+
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def evaluate(
-        checkpoint: str = typer.Argument(..., help="Checkpoint file (best.pt) or a shipped model name (cuzr64)."),
+        checkpoint: ModelArgument,
         structures: Optional[list[Path]] = typer.Argument(None, help="Labelled structure files (else --split)."),
-        data: Optional[Path] = typer.Option(None, "--data", help="Dataset directory (default: $SYMGNN_DATA)."),
+        data: DataOption = None,
         split: str = typer.Option("val", "--split", help="train, val or test (when no files are given)."),
-        label_column: Optional[str] = typer.Option(None, "--label-column", help="Per-atom column holding the label."),
-        types: Optional[str] = typer.Option(None, "--types", help="Type map for numeric types, e.g. 1=Cu,2=Zr."),
+        label_column: LabelColumnOption = None,
+        types: TypesOption = None,
         json_path: Optional[Path] = typer.Option(None, "--json", help="Write the metrics as JSON here."),
         plot: Optional[Path] = typer.Option(None, "--plot", help="Parity plot PNG (default: beside --json, or parity-<split>.png)."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output files."),
-        device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or auto."),
+        overwrite: OverwriteOption = False,
+        device: DeviceOption = "cpu",
     ) -> None:
         """Pearson, Spearman, MAE, RMSE and R², overall, per sample and per species, and a parity plot."""
         from symgnn.cli.common import check_writable, load_labelled_structures

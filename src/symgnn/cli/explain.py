@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from symgnn.cli.common import DeviceOption, LabelColumnOption, ModelArgument, OverwriteOption, TypesOption
+
 
 def _parse_atoms(text: str) -> list[int]:
     from symgnn.errors import SymgnnError
@@ -23,7 +25,7 @@ def _parse_atoms(text: str) -> list[int]:
 def register(app: typer.Typer) -> None:
     @app.command()
     def explain(
-        checkpoint: str = typer.Argument(..., help="Checkpoint file (best.pt) or a shipped model name."),
+        checkpoint: ModelArgument,
         structure: str = typer.Argument(..., help="Structure file, or a dataset sample name (train6)."),
         atoms: Optional[str] = typer.Option(None, "--atoms", help="Atom indices (0-based), e.g. 12,40,311."),
         sample: Optional[int] = typer.Option(None, "--sample", help="Explain N atoms spread over low/mid/high predicted barriers."),
@@ -40,11 +42,11 @@ def register(app: typer.Typer) -> None:
         sanity_atoms: int = typer.Option(6, "--sanity-atoms", help="Atoms re-explained for the randomised-model check (0: skip)."),
         no_figures: bool = typer.Option(False, "--no-figures", help="Skip the per-atom global/local figures."),
         seed: int = typer.Option(0, "--seed", help="Seed of atom sampling and mask initialisation."),
-        data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Dataset directory for sample names."),
-        label_column: Optional[str] = typer.Option(None, "--label-column", help="Per-atom column with true barriers."),
-        types: Optional[str] = typer.Option(None, "--types", help="Type map for numeric types, e.g. 1=Cu,2=Zr."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output files."),
-        device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or auto."),
+        data_dir: Optional[Path] = typer.Option(None, "--data", "--data-dir", help="Dataset directory for sample names (default: $SYMGNN_DATA)."),
+        label_column: LabelColumnOption = None,
+        types: TypesOption = None,
+        overwrite: OverwriteOption = False,
+        device: DeviceOption = "cpu",
     ) -> None:
         """Explain per-atom predictions with GNNExplainer: edge masks, OVITO files, figures, fidelity."""
         from symgnn.errors import SymgnnError

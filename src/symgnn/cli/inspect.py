@@ -9,6 +9,7 @@ from typing import Any, Optional
 import numpy as np
 import typer
 
+from symgnn.cli.common import LabelColumnOption, TypesOption
 from symgnn.data.structure import Structure
 
 AMU_PER_A3_TO_G_PER_CM3 = 1.66053906660  # 1 amu/Å^3 in g/cm^3
@@ -125,8 +126,8 @@ def register(app: typer.Typer) -> None:
         structure: str = typer.Argument(..., help="Structure file (dump, extended XYZ, pickle, ...) or a dataset sample name (train0)."),
         cutoff: float = typer.Option(5.0, "--cutoff", help="Neighbour cutoff in Å."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-        label_column: Optional[str] = typer.Option(None, "--label-column", help="Per-atom column holding the label."),
-        types: Optional[str] = typer.Option(None, "--types", help="Type map for numeric types, e.g. 1=Cu,2=Zr."),
+        label_column: LabelColumnOption = None,
+        types: TypesOption = None,
         data: Optional[Path] = typer.Option(None, "--data", help="Dataset directory for sample names (default: $SYMGNN_DATA)."),
     ) -> None:
         """Show atoms, species, cell, density, neighbour counts and label statistics of a structure."""

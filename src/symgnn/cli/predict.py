@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Optional
 
 import typer
+
+from symgnn.cli.common import DeviceOption, LabelColumnOption, ModelArgument, OverwriteOption, TypesOption
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def predict(
-        checkpoint: str = typer.Argument(..., help="Checkpoint file (best.pt) or a shipped model name (cuzr64)."),
+        checkpoint: ModelArgument,
         structures: list[Path] = typer.Argument(..., help="Structure files: LAMMPS dump, extended XYZ, any ASE format, dataset pickle."),
         out: Path = typer.Option(Path("predictions"), "--out", help="Output directory."),
-        label_column: Optional[str] = typer.Option(None, "--label-column", help="Per-atom column with true barriers (adds metrics)."),
-        types: Optional[str] = typer.Option(None, "--types", help="Type map for numeric types, e.g. 1=Cu,2=Zr."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output files."),
-        device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or auto."),
+        label_column: LabelColumnOption = None,
+        types: TypesOption = None,
+        overwrite: OverwriteOption = False,
+        device: DeviceOption = "cpu",
     ) -> None:
         """Predict the barrier of every atom; write <name>.xyz, <name>.csv (and <name>.dump for dumps)."""
         from rich.console import Console
@@ -26,8 +27,7 @@ def register(app: typer.Typer) -> None:
 
         import numpy as np
 
-        from symgnn.cli.common import read_user_structure
-        from symgnn.errors import SymgnnError
+        from symgnn.cli.common import check_writable, read_user_structure
         from symgnn.evaluate import Evaluation, parity_plot
         from symgnn.io.write import write_predictions
         from symgnn.metrics import regression_metrics
@@ -46,8 +46,8 @@ def register(app: typer.Typer) -> None:
             seconds = time.perf_counter() - start
             score = "-"
             plot = out / f"{Path(path).stem}_parity.png"
-            if structure.labels is not None and plot.exists() and not overwrite:
-                raise SymgnnError(f"{plot}: already exists; pass --overwrite to replace it")
+            if structure.labels is not None:
+                check_writable(plot, overwrite)
             written += write_predictions(structure, {"predicted_barrier": prediction}, out, Path(path).stem,
                                          overwrite=overwrite, source_path=path)
             if structure.labels is not None:

@@ -7,15 +7,17 @@ from typing import Optional
 
 import typer
 
+from symgnn.cli.common import DataOption, DeviceOption
+
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def train(
         config: Path = typer.Option(..., "--config", "-c", help="Training config (YAML); see configs/."),
-        data: Optional[Path] = typer.Option(None, "--data", help="Dataset directory (default: $SYMGNN_DATA)."),
+        data: DataOption = None,
         out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default: runs/<config name>)."),
         resume: bool = typer.Option(False, "--resume", help="Continue the interrupted run in --out."),
-        device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or auto."),
+        device: DeviceOption = "cpu",
         seed: Optional[int] = typer.Option(None, "--seed", help="Override train.seed."),
         max_minutes: Optional[float] = typer.Option(None, "--max-minutes", help="Override train.max_minutes."),
         epochs: Optional[int] = typer.Option(None, "--epochs", help="Override train.epochs."),
