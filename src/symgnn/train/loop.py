@@ -1,8 +1,9 @@
-"""The training loop: standardised MSE, AMSGrad, model selection on validation Pearson only.
+"""The training loop: standardised MSE (plus weighted auxiliary targets), Adam/AMSGrad/AdamW, a
+time budget, and model selection on validation Pearson only.
 
 A run directory holds ``config.yaml`` (the resolved config), ``metrics.jsonl`` (one line per epoch),
 ``last.pt`` (everything needed to resume) and ``best.pt`` (the epoch with the best validation
-Pearson). Checkpoints are written atomically. ``resume=True`` continues from ``last.pt``; seeds are
+Pearson) and, at the end, ``summary.json``. Checkpoints and JSON are written atomically. ``resume=True`` continues from ``last.pt``; seeds are
 derived from (seed, epoch), so a resumed run draws the same batches and dropout as an unbroken one.
 """
 
@@ -22,6 +23,7 @@ from torch_geometric.data import Batch, Data
 
 from symgnn.data.dataset import average_label_groups, build_graphs, load_structure
 from symgnn.errors import SymgnnError
+from symgnn.io.atomic import atomic_write
 from symgnn.metrics import pearson
 from symgnn.models import build_model
 from symgnn.predictor import resolve_device
@@ -143,7 +145,8 @@ def fit(
         log(f"resuming {run_dir} at epoch {state['epoch']} (best val Pearson {state['best_val_pearson']:.4f})")
     else:
         run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+        with atomic_write(run_dir / "config.yaml") as handle:
+            yaml.safe_dump(config.to_dict(), handle, sort_keys=False)
 
     def payload(extra: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -220,7 +223,8 @@ def fit(
         seconds=state["elapsed"],
         seconds_per_epoch=float(np.mean(epoch_times)) if epoch_times else float("nan"),
     )
-    (run_dir / "summary.json").write_text(json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in summary.__dict__.items()}, indent=2))
+    with atomic_write(run_dir / "summary.json") as handle:
+        json.dump({k: str(v) if isinstance(v, Path) else v for k, v in summary.__dict__.items()}, handle, indent=2)
     return summary
 
 
@@ -243,7 +247,8 @@ def _truncate_metrics(path: Path, last_epoch: int) -> None:
     if not path.exists():
         return
     kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["epoch"] <= last_epoch]
-    path.write_text("".join(line + "\n" for line in kept))
+    with atomic_write(path) as handle:
+        handle.write("".join(line + "\n" for line in kept))
 
 
 def _progress_bar(enabled: bool, total: int, done: int):
