@@ -13,7 +13,7 @@ import typer
 
 from symgnn.errors import SymgnnError
 
-COMMAND_MODULES = ("train", "evaluate", "predict", "inspect", "download", "benchmark", "explain")
+COMMAND_MODULES = ("train", "ensemble", "evaluate", "predict", "inspect", "download", "benchmark", "explain")
 
 app = typer.Typer(
     name="symgnn",

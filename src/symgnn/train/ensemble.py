@@ -1,0 +1,60 @@
+"""Combine finished runs of one recipe (different seeds) into a single seed-ensemble checkpoint."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from symgnn.errors import SymgnnError
+from symgnn.train.checkpoint import load_checkpoint, save_checkpoint
+
+
+def _check_compatible(paths: list[Path], payloads: list[dict[str, Any]]) -> None:
+    """Members must be one model (name, hyper-parameters), one label scaling and one graph cutoff."""
+    first = payloads[0]
+    for path, payload in zip(paths[1:], payloads[1:]):
+        for key in ("model_name", "model_hparams", "cutoff"):
+            if payload[key] != first[key]:
+                raise SymgnnError(f"{path}: {key} {payload[key]!r} differs from {paths[0]} ({first[key]!r})")
+        for key in ("label_mean", "label_std"):
+            if not math.isclose(float(payload[key]), float(first[key]), rel_tol=1e-5):
+                raise SymgnnError(f"{path}: {key} {payload[key]:.6g} differs from {paths[0]} ({first[key]:.6g}): "
+                                  "members must be trained on the same data")
+    if first["model_name"] == "ensemble":
+        raise SymgnnError(f"{paths[0]}: already an ensemble; combine the members' own checkpoints")
+
+
+def combine_checkpoints(paths: list[str | Path], out: str | Path) -> Path:
+    """Write to ``out`` an ``ensemble`` checkpoint whose members are the models of ``paths``.
+
+    The result loads like any checkpoint (``Predictor.from_checkpoint``) and predicts the mean of the
+    members. Each member's origin, seed, epoch and validation Pearson are kept under ``members``.
+    """
+    paths = [Path(p) for p in paths]
+    if len(paths) < 2:
+        raise SymgnnError("an ensemble needs at least two checkpoints")
+    payloads = [load_checkpoint(p) for p in paths]
+    _check_compatible(paths, payloads)
+    first = payloads[0]
+    state = {f"members.{k}.{name}": tensor for k, payload in enumerate(payloads) for name, tensor in payload["state_dict"].items()}
+    members = [
+        {
+            "source": str(path),
+            "seed": int(payload.get("config", {}).get("train", {}).get("seed", -1)),
+            "epoch": int(payload.get("epoch", -1)),
+            "best_val_pearson": float(payload.get("best_val_pearson", math.nan)),
+        }
+        for path, payload in zip(paths, payloads)
+    ]
+    combined = {
+        "model_name": "ensemble",
+        "model_hparams": {"member": first["model_name"], "member_hparams": first["model_hparams"], "size": len(paths)},
+        "state_dict": state,
+        "label_mean": first["label_mean"],
+        "label_std": first["label_std"],
+        "cutoff": first["cutoff"],
+        "config": first.get("config", {}),
+        "members": members,
+    }
+    return save_checkpoint(out, combined)
