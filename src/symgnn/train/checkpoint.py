@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +32,14 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise SymgnnError(f"{path}: checkpoint not found")
+    if not zipfile.is_zipfile(path):
+        raise SymgnnError(f"{path}: not a symgnn checkpoint (not a file written by torch.save)")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for corrupt or unsafe files
+    except pickle.UnpicklingError:
+        raise SymgnnError(f"{path}: refused: the checkpoint holds objects other than tensors and plain values, "
+                          "and loading them could run code") from None
+    except Exception as error:  # torch raises many types for corrupt files
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise SymgnnError(f"{path}: not a readable symgnn checkpoint ({first[:200]})") from None
     required = {"model_name", "model_hparams", "state_dict", "label_mean", "label_std", "cutoff"}
