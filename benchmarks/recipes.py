@@ -6,8 +6,9 @@ script compares *finished* runs of whole recipes (``symgnn train --config config
 validation train6, best epoch by validation Pearson). For every recipe it re-evaluates each seed's
 ``best.pt`` on the validation sample and prints mean ± std over seeds (sample std) of Pearson,
 Spearman, MAE, R² and per-species Pearson, with epochs, seconds per epoch and wall minutes from the
-run logs; ``--cv NAME=cv.json`` adds leave-one-sample-out cross-validation from
-``benchmarks/cross_validation.py``.
+run logs, and the median over seeds of the seconds to first reach each validation threshold;
+``--cv NAME=cv.json`` (repeatable, e.g. for two fold budgets) adds leave-one-sample-out
+cross-validation from ``benchmarks/cross_validation.py``.
 
     python benchmarks/recipes.py --recipe cuzr64=runs/cuzr64-seed0,runs/cuzr64-seed1,runs/cuzr64-seed2 \\
         --recipe symgnn=runs/symgnn-seed0,... [--cv cuzr64=runs/cv-cuzr64/cv.json] [--data DIR] [--json FILE]
@@ -29,6 +30,7 @@ from symgnn.data.registry import load_sample, resolve_data_dir
 from symgnn.evaluate import evaluate
 from symgnn.predictor import Predictor
 from symgnn.train.config import load_config
+from training_cost import THRESHOLDS, run_summary  # sibling script: time to each validation threshold
 
 ROOT = Path(__file__).resolve().parents[1]
 METRICS = ("pearson", "spearman", "mae", "r2")
@@ -49,6 +51,7 @@ def seed_record(run_dir: Path, validation: list) -> dict[str, Any]:
         "seconds_per_epoch": summary["seconds_per_epoch"],
         "minutes": summary["seconds"] / 60,
         "logged_val_pearson": summary["best_val_pearson"],
+        "seconds_to": {str(t): s for t, s in run_summary(run_dir)["seconds_to"].items()},
         **{metric: report[metric] for metric in METRICS},
         "species_pearson": {name: m["pearson"] for name, m in report["per_species"].items()},
     }
@@ -59,34 +62,46 @@ def mean_std(values: list[float]) -> str:
     return f"{array.mean():.3f} ± {array.std(ddof=1):.3f}" if len(array) > 1 else f"{array.mean():.3f}"
 
 
-def markdown(recipes: dict[str, list[dict[str, Any]]], cv: dict[str, dict[str, Any]]) -> str:
+def median_time(records: list[dict[str, Any]], threshold: float) -> str:
+    """Median over seeds of the seconds to first reach a validation Pearson (inf: a seed never did)."""
+    seconds = float(np.median([r["seconds_to"][str(threshold)] for r in records]))
+    return "not reached" if np.isinf(seconds) else f"{seconds:,.0f}"
+
+
+def cv_text(fold: dict[str, Any]) -> str:
+    return (f"{fold['mean']:.3f} ± {fold['std']:.3f} ({len(fold['folds'])} folds, "
+            f"{fold['minutes_per_fold']:g} min, seed {fold['seed']})")
+
+
+def markdown(recipes: dict[str, list[dict[str, Any]]], cv: dict[str, list[dict[str, Any]]]) -> str:
     species = sorted({name for records in recipes.values() for r in records for name in r["species_pearson"]})
     header = (["recipe", "model", "seeds", "budget (min)", "val Pearson", "val Spearman", "val MAE (eV)", "val R²"]
               + [f"val r {name}" for name in species]
-              + ["LOSO CV Pearson", "epochs", "s / epoch", "wall (min)"])
+              + ["LOSO CV Pearson"] + [f"s to val {t} (median)" for t in THRESHOLDS]
+              + ["epochs", "s / epoch", "wall (min)"])
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
     for name, records in recipes.items():
-        fold = cv.get(name)
-        cv_text = (f"{fold['mean']:.3f} ± {fold['std']:.3f} ({len(fold['folds'])} folds, "
-                   f"{fold['minutes_per_fold']:g} min, seed {fold['seed']})") if fold else "—"
         row = [name, records[0]["model"], ", ".join(str(r["seed"]) for r in records),
                f"{records[0]['budget_minutes']:g}"]
         row += [mean_std([r[metric] for r in records]) for metric in METRICS]
         row += [mean_std([r["species_pearson"][s] for r in records if s in r["species_pearson"]]) for s in species]
-        row += [cv_text, f"{np.mean([r['epochs'] for r in records]):.0f}",
+        row += ["; ".join(cv_text(fold) for fold in cv.get(name, [])) or "—"]
+        row += [median_time(records, t) for t in THRESHOLDS]
+        row += [f"{np.mean([r['epochs'] for r in records]):.0f}",
                 f"{np.mean([r['seconds_per_epoch'] for r in records]):.1f}",
                 f"{np.mean([r['minutes'] for r in records]):.1f}"]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
 
-def parse_named(items: list[str], flag: str) -> dict[str, str]:
-    named = {}
+def parse_named(items: list[str], flag: str) -> dict[str, list[str]]:
+    """NAME=VALUE items as {NAME: [VALUE, ...]} (a name may repeat)."""
+    named: dict[str, list[str]] = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name or not value:
             raise SystemExit(f"{flag} {item}: expected NAME=VALUE")
-        named[name] = value
+        named.setdefault(name, []).append(value)
     return named
 
 
@@ -102,9 +117,10 @@ def main() -> None:
     warnings.simplefilter("ignore", UserWarning)
     data_dir = resolve_data_dir(args.data or os.environ.get("SYMGNN_DATA") or ROOT.parent / "shared" / "data" / "cuzr64")
     validation = [load_sample("train6", data_dir)]
-    recipes = {name: [seed_record(Path(d), validation) for d in dirs.split(",")]
+    recipes = {name: [seed_record(Path(d), validation) for d in ",".join(dirs).split(",")]
                for name, dirs in parse_named(args.recipe, "--recipe").items()}
-    cv = {name: json.loads(Path(path).read_text()) for name, path in parse_named(args.cv, "--cv").items()}
+    cv = {name: [json.loads(Path(path).read_text()) for path in paths]
+          for name, paths in parse_named(args.cv, "--cv").items()}
     for name, records in recipes.items():
         for r in records:
             print(f"{name} seed {r['seed']}: val Pearson {r['pearson']:.4f} (logged {r['logged_val_pearson']:.4f}) "
