@@ -107,8 +107,8 @@ def parse_named(items: list[str], flag: str) -> dict[str, list[str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipe", action="append", required=True, help="NAME=RUN_DIR,RUN_DIR,... (one per seed)")
-    parser.add_argument("--cv", action="append", default=[], help="NAME=cv.json of benchmarks/cross_validation.py")
+    parser.add_argument("--recipe", action="append", required=True, help="NAME=RUN_DIR,RUN_DIR,... (one per seed; repeat a NAME to add runs)")
+    parser.add_argument("--cv", action="append", default=[], help="NAME=cv.json of benchmarks/cross_validation.py (repeatable, e.g. one per fold budget)")
     parser.add_argument("--data", default=None, help="cuzr64 data directory (default: $SYMGNN_DATA or ../shared/data/cuzr64)")
     parser.add_argument("--json", default=None, help="also write every seed's record here")
     parser.add_argument("--threads", type=int, default=2)
@@ -117,8 +117,8 @@ def main() -> None:
     warnings.simplefilter("ignore", UserWarning)
     data_dir = resolve_data_dir(args.data or os.environ.get("SYMGNN_DATA") or ROOT.parent / "shared" / "data" / "cuzr64")
     validation = [load_sample("train6", data_dir)]
-    recipes = {name: [seed_record(Path(d), validation) for d in ",".join(dirs).split(",")]
-               for name, dirs in parse_named(args.recipe, "--recipe").items()}
+    recipes = {name: [seed_record(Path(d), validation) for value in values for d in value.split(",")]
+               for name, values in parse_named(args.recipe, "--recipe").items()}
     cv = {name: [json.loads(Path(path).read_text()) for path in paths]
           for name, paths in parse_named(args.cv, "--cv").items()}
     for name, records in recipes.items():
