@@ -82,6 +82,29 @@ def test_unphysical_input_stays_finite(shipped):
     assert np.all(np.isfinite(prediction))
 
 
+def test_cli_warns_in_one_line_naming_the_file(tmp_path):
+    """The console script prints an out-of-distribution warning as one ``warning: FILE: ...`` line,
+    not Python's two-line warning pointing inside torch."""
+    import subprocess
+    import sys
+
+    from ase import Atoms
+    from ase.io import write
+
+    structure = random_structure(300, seed=1, label=False)
+    path = tmp_path / "overlapping.xyz"
+    write(path, Atoms(numbers=structure.numbers, positions=structure.positions, cell=structure.cell, pbc=True))
+    result = subprocess.run(
+        [sys.executable, "-m", "symgnn.cli.main", "predict", "cuzr64", str(path), "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    warning_lines = [line for line in result.stderr.splitlines() if "extrapolations" in line]
+    assert len(warning_lines) == 1
+    assert warning_lines[0].startswith("warning: ") and "overlapping.xyz: " in warning_lines[0]
+    assert "forward_call" not in result.stderr
+
+
 def test_predict_and_evaluate_by_name(shared_data, tmp_path):
     runner = CliRunner()
     out = tmp_path / "pred"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 
 import typer
 
@@ -33,8 +34,14 @@ for _name in COMMAND_MODULES:
     _module.register(app)
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """Warnings as ``warning: <message>``: where inside a library they fired means nothing to a user."""
+    return f"warning: {message}\n"
+
+
 def main() -> None:
     """Entry point of the console script."""
+    warnings.formatwarning = _one_line_warning
     try:
         app()
     except SymgnnError as error:

@@ -88,8 +88,9 @@ class DescriptorInput(nn.Module):
         if not self.training and bool(outside.any()):
             share = float(outside.float().mean())
             if share > 0.01:
+                name = getattr(data, "name", None)
                 warnings.warn(
-                    f"{share:.0%} of the atoms have structure descriptors far outside the training data "
+                    (f"{name}: " if isinstance(name, str) else "") + f"{share:.0%} of the atoms have structure descriptors far outside the training data "
                     f"(more than {CLIP:g} standard deviations): their predictions are extrapolations",
                     OutOfDistributionWarning, stacklevel=2,
                 )
