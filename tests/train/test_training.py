@@ -130,3 +130,42 @@ def test_config_errors_name_the_problem(tmp_path):
         load_config(bad)
     with pytest.raises(SymgnnError, match="not found"):
         load_config(tmp_path / "missing.yaml")
+
+
+def test_weight_average_is_validated_saved_and_resumed(tmp_path, one_thread):
+    """With ``ema_decay`` the saved best weights are the average, not the live weights, and a resumed
+    run continues the same average as an unbroken one."""
+    from symgnn.io.write import write_predictions
+
+    write_predictions(random_structure(70, seed=2), {}, tmp_path, "a")
+    write_predictions(random_structure(70, seed=3), {}, tmp_path, "b")
+    a, b = tmp_path / "a.xyz", tmp_path / "b.xyz"
+    options = {"ema_decay": 0.5, "offset_weight": 0.2}
+    whole = fit(config_for(a, b, 4, **options), None, tmp_path / "whole", progress=False, log=lambda *_: None)
+    fit(config_for(a, b, 2, **options), None, tmp_path / "split", progress=False, log=lambda *_: None)
+    split = fit(config_for(a, b, 4, **options), None, tmp_path / "split", resume=True, progress=False, log=lambda *_: None)
+    assert whole.best_val_pearson == split.best_val_pearson
+    last = torch.load(tmp_path / "whole" / "last.pt", weights_only=True)
+    averaged = {k.removeprefix("module."): v for k, v in last["ema_state_dict"].items() if k.startswith("module.")}
+    resumed = torch.load(tmp_path / "split" / "last.pt", weights_only=True)["ema_state_dict"]
+    assert all(torch.equal(v, resumed[k]) for k, v in last["ema_state_dict"].items())
+    live = last["state_dict"]
+    differs = [k for k in averaged if averaged[k].is_floating_point() and not torch.equal(averaged[k], live[k])]
+    assert differs, "the averaged weights equal the live weights: no averaging happened"
+    # Validated only at its last epoch, a run's best.pt holds the average of that epoch.
+    fit(config_for(a, b, 3, eval_every=3, **options), None, tmp_path / "once", progress=False, log=lambda *_: None)
+    best = torch.load(tmp_path / "once" / "best.pt", weights_only=True)
+    final = torch.load(tmp_path / "once" / "last.pt", weights_only=True)["ema_state_dict"]
+    assert best["epoch"] == 3
+    assert all(torch.equal(v, final["module." + k]) for k, v in best["state_dict"].items() if "module." + k in final)
+    # A run started without averaging cannot be resumed with it.
+    fit(config_for(a, b, 1), None, tmp_path / "plain", progress=False, log=lambda *_: None)
+    with pytest.raises(SymgnnError, match="ema_decay"):
+        fit(config_for(a, b, 2, **options), None, tmp_path / "plain", resume=True, progress=False, log=lambda *_: None)
+
+
+def test_bad_averaging_options_are_refused():
+    with pytest.raises(SymgnnError, match="ema_decay"):
+        config_from_dict({"train": {"ema_decay": 1.5}})
+    with pytest.raises(SymgnnError, match="offset_weight"):
+        config_from_dict({"train": {"offset_weight": -1}})

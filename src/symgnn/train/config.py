@@ -39,7 +39,14 @@ class DataConfig:
 
 @dataclass
 class TrainConfig:
-    """Optimisation and model selection. Selection uses validation Pearson only."""
+    """Optimisation and model selection. Selection uses validation Pearson only.
+
+    ``ema_decay`` keeps an exponential moving average of the weights (updated after every optimiser
+    step); when set, validation, ``best.pt`` and the final model use the averaged weights.
+    ``offset_weight`` splits each structure's squared error into its within-structure part (what
+    Pearson measures) and the squared mean error (the structure's offset) and weighs the latter:
+    1 is plain MSE, 0 ignores offsets (predictions then carry no calibrated level in eV).
+    """
 
     seed: int = 0
     epochs: int = 1000
@@ -54,6 +61,8 @@ class TrainConfig:
     patience: int | None = None
     eval_every: int = 1
     standardise_labels: bool = True
+    ema_decay: float | None = None  # validate and save an exponential moving average of the weights (per step)
+    offset_weight: float = 1.0  # weight of each structure's mean error in the loss; 1: plain MSE, 0: centred
 
 
 @dataclass
@@ -102,6 +111,10 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> Config:
         raise SymgnnError(f"{source}: train.batch must be 'sample' or 'full', got {config.train.batch!r}")
     if config.train.optimizer not in ("amsgrad", "adam", "adamw"):
         raise SymgnnError(f"{source}: train.optimizer must be amsgrad, adam or adamw")
+    if config.train.ema_decay is not None and not 0.0 < config.train.ema_decay < 1.0:
+        raise SymgnnError(f"{source}: train.ema_decay must lie strictly between 0 and 1, got {config.train.ema_decay}")
+    if config.train.offset_weight < 0:
+        raise SymgnnError(f"{source}: train.offset_weight must be non-negative, got {config.train.offset_weight}")
     return config
 
 

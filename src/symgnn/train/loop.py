@@ -1,5 +1,5 @@
 """The training loop: standardised MSE (plus weighted auxiliary targets), Adam/AMSGrad/AdamW, a
-time budget, and model selection on validation Pearson only.
+time budget, optional weight averaging (EMA), and model selection on validation Pearson only.
 
 A run directory holds ``config.yaml`` (the resolved config), ``metrics.jsonl`` (one line per epoch),
 ``last.pt`` (everything needed to resume) and ``best.pt`` (the epoch with the best validation
@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 import yaml
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch_geometric.data import Batch, Data
 
 from symgnn.data.dataset import average_label_groups, build_graphs, load_structure
@@ -29,6 +30,7 @@ from symgnn.models import build_model
 from symgnn.predictor import resolve_device
 from symgnn.train.checkpoint import load_checkpoint, save_checkpoint
 from symgnn.train.config import Config
+from symgnn.train.loss import offset_weighted_mse, structure_index
 
 
 @dataclass
@@ -135,11 +137,16 @@ def fit(
     hparams = {**config.model_hparams, "out_dim": 1 + len(config.data.aux_targets)}
     model = build_model(config.model_name, **hparams).to(target)
     optimizer = _optimizer(config, model)
+    ema = _weight_average(model, config.train.ema_decay)
     state = {"epoch": 0, "best_val_pearson": -math.inf, "best_epoch": 0, "elapsed": 0.0, "stale": 0}
     if resume:
         saved = load_checkpoint(last_path)
         model.load_state_dict(saved["state_dict"])
         optimizer.load_state_dict(saved["optimizer"])
+        if ema is not None:
+            if "ema_state_dict" not in saved:
+                raise SymgnnError(f"{last_path}: the run was started without train.ema_decay; resume it with the same config")
+            ema.load_state_dict(saved["ema_state_dict"])
         state.update(saved["train_state"])
         _truncate_metrics(metrics_path, state["epoch"])
         log(f"resuming {run_dir} at epoch {state['epoch']} (best val Pearson {state['best_val_pearson']:.4f})")
@@ -148,11 +155,11 @@ def fit(
         with atomic_write(run_dir / "config.yaml") as handle:
             yaml.safe_dump(config.to_dict(), handle, sort_keys=False)
 
-    def payload(extra: dict[str, Any]) -> dict[str, Any]:
+    def payload(extra: dict[str, Any], weights_of: torch.nn.Module) -> dict[str, Any]:
         return {
             "model_name": config.model_name,
             "model_hparams": hparams,
-            "state_dict": model.state_dict(),
+            "state_dict": weights_of.state_dict(),
             "label_mean": float(scaler.mean[0]),
             "label_std": float(scaler.std[0]),
             "cutoff": config.data.cutoff,
@@ -184,7 +191,7 @@ def fit(
             losses = []
             for batch in _batches(train_graphs, config.train.batch):
                 prediction = model(batch)
-                loss = (((prediction - batch.target) ** 2).mean(0) * weights).sum()
+                loss = offset_weighted_mse(prediction, batch.target, structure_index(batch), weights, config.train.offset_weight)
                 if not torch.isfinite(loss):
                     raise SymgnnError(f"training diverged at epoch {epoch} (loss {loss.item()}); lower train.lr")
                 optimizer.zero_grad(set_to_none=True)
@@ -192,14 +199,17 @@ def fit(
                 if config.train.grad_clip:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), config.train.grad_clip)
                 optimizer.step()
+                if ema is not None:
+                    ema.update_parameters(model)
                 losses.append(loss.item())
             record: dict[str, Any] = {"epoch": epoch, "train_loss": float(np.mean(losses)), "lr": optimizer.param_groups[0]["lr"]}
             if epoch % config.train.eval_every == 0 or epoch == config.train.epochs:
-                score = validation_pearson(model, val_graphs)
+                evaluated = _evaluated_model(model, ema)
+                score = validation_pearson(evaluated, val_graphs)
                 record["val_pearson"] = score
                 if score > state["best_val_pearson"]:
                     state.update(best_val_pearson=score, best_epoch=epoch, stale=0)
-                    save_checkpoint(best_path, payload({"epoch": epoch, "best_val_pearson": score}))
+                    save_checkpoint(best_path, payload({"epoch": epoch, "best_val_pearson": score}, evaluated))
                 else:
                     state["stale"] += config.train.eval_every
             state["epoch"] = epoch
@@ -207,7 +217,10 @@ def fit(
             epoch_times.append(time.monotonic() - epoch_start)
             record["seconds"] = state["elapsed"]
             _append_metrics(metrics_path, record)
-            save_checkpoint(last_path, payload({"epoch": epoch, "optimizer": optimizer.state_dict(), "train_state": dict(state)}))
+            extra = {"epoch": epoch, "optimizer": optimizer.state_dict(), "train_state": dict(state)}
+            if ema is not None:
+                extra["ema_state_dict"] = ema.state_dict()
+            save_checkpoint(last_path, payload(extra, model))
             _update_bar(bar, record, state, log)
             if config.train.patience and state["stale"] >= config.train.patience:
                 log(f"early stop: no validation improvement in {config.train.patience} epochs")
@@ -226,6 +239,24 @@ def fit(
     with atomic_write(run_dir / "summary.json") as handle:
         json.dump({k: str(v) if isinstance(v, Path) else v for k, v in summary.__dict__.items()}, handle, indent=2)
     return summary
+
+
+def _weight_average(model: torch.nn.Module, decay: float | None) -> AveragedModel | None:
+    """An exponential moving average of ``model``'s parameters (None when ``decay`` is None)."""
+    if decay is None:
+        return None
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=False)
+
+
+def _evaluated_model(model: torch.nn.Module, ema: AveragedModel | None) -> torch.nn.Module:
+    """The weights to validate and save: the average when there is one, with the live model's buffers
+    (e.g. descriptor statistics fitted on the first batch), which are not averaged."""
+    if ema is None:
+        return model
+    with torch.no_grad():
+        for averaged, live in zip(ema.module.buffers(), model.buffers()):
+            averaged.copy_(live)
+    return ema.module
 
 
 def _batches(graphs: list[Data], mode: str):
