@@ -1,5 +1,6 @@
-"""The training loop: standardised MSE (plus weighted auxiliary targets), Adam/AMSGrad/AdamW, a
-time budget, optional weight averaging (EMA), and model selection on validation Pearson only.
+"""The training loop: squared error on standardised labels (offset-weighted, see ``loss.py``; plus
+weighted auxiliary targets), Adam/AMSGrad/AdamW, a time budget, optional weight averaging (EMA),
+and model selection on validation Pearson only.
 
 A run directory holds ``config.yaml`` (the resolved config), ``metrics.jsonl`` (one line per epoch),
 ``last.pt`` (everything needed to resume) and ``best.pt`` (the epoch with the best validation

@@ -37,7 +37,6 @@ def offset_weighted_mse(prediction: torch.Tensor, target: torch.Tensor, index: t
     else:
         mean_error = scatter(error, index, dim=0, reduce="mean")
         within = ((error - mean_error[index]) ** 2).mean(0)
-        counts = torch.bincount(index, minlength=mean_error.shape[0]).to(error).unsqueeze(1)
-        offset = (counts * mean_error ** 2).sum(0) / counts.sum()
+        offset = (mean_error[index] ** 2).mean(0)  # atom-weighted: larger structures count more
         per_column = within + offset_weight * offset
     return (per_column * column_weights).sum()
