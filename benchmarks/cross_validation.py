@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from symgnn.io.atomic import atomic_write
 from symgnn.train.config import load_config
 from symgnn.train.loop import fit
 
@@ -81,7 +82,8 @@ def main() -> None:
         "mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
     }
     out.mkdir(parents=True, exist_ok=True)
-    (out / "cv.json").write_text(json.dumps(summary, indent=2))
+    with atomic_write(out / "cv.json") as handle:
+        handle.write(json.dumps(summary, indent=2))
     print(f"leave-one-sample-out Pearson: {summary['mean']:.4f} ± {summary['std']:.4f} over {len(values)} folds")
 
 

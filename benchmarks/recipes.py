@@ -28,6 +28,7 @@ import torch
 
 from symgnn.data.registry import load_sample, resolve_data_dir
 from symgnn.evaluate import evaluate
+from symgnn.io.atomic import atomic_write
 from symgnn.predictor import Predictor
 from symgnn.train.config import load_config
 from training_cost import THRESHOLDS, run_summary  # sibling script: time to each validation threshold
@@ -128,7 +129,8 @@ def main() -> None:
     print()
     print(markdown(recipes, cv))
     if args.json:
-        Path(args.json).write_text(json.dumps({"recipes": recipes, "cv": cv}, indent=2))
+        with atomic_write(args.json) as handle:
+            handle.write(json.dumps({"recipes": recipes, "cv": cv}, indent=2))
 
 
 if __name__ == "__main__":
