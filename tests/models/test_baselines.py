@@ -128,3 +128,19 @@ def test_faenet_random_frames_in_training_differ_from_all():
     with torch.no_grad():
         outputs = [model(graph) for _ in range(6)]
     assert any((o - exact).abs().max() > 1e-6 for o in outputs)
+
+
+def test_painn_dropout_acts_in_training_only(graph):
+    model = make("painn", dropout=0.5)
+    with torch.no_grad():
+        model.train()
+        first, second = model(graph), model(graph)
+        model.eval()
+        third, fourth = model(graph), model(graph)
+    assert not torch.allclose(first, second), "dropout 0.5 left training outputs unchanged"
+    torch.testing.assert_close(third, fourth)
+
+
+def test_painn_dropout_out_of_range_is_refused():
+    with pytest.raises(ValueError, match="dropout"):
+        make("painn", dropout=1.0)

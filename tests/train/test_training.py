@@ -130,6 +130,16 @@ def test_config_errors_name_the_problem(tmp_path):
         load_config(bad)
     with pytest.raises(SymgnnError, match="not found"):
         load_config(tmp_path / "missing.yaml")
+    # The model section is checked when the config is read, and the error names the file.
+    bad.write_text("model: {name: painn_desc, dropout: 1.5}\n")
+    with pytest.raises(SymgnnError, match=r"bad\.yaml: model 'painn_desc': bad hyper-parameters \(dropout"):
+        load_config(bad)
+    bad.write_text("model: {name: painn_desc, hiden: 8}\n")
+    with pytest.raises(SymgnnError, match=r"bad\.yaml: .*hiden"):
+        load_config(bad)
+    bad.write_text("model: {name: transformer}\n")
+    with pytest.raises(SymgnnError, match=r"bad\.yaml: unknown model 'transformer'"):
+        load_config(bad)
 
 
 def test_weight_average_is_validated_saved_and_resumed(tmp_path, one_thread):

@@ -92,6 +92,8 @@ class PaiNN(nn.Module):
             settings, ``{}`` for the defaults), per-atom structure descriptors are added to the
             initial scalars (:class:`~symgnn.nn.descriptor_input.DescriptorInput`).
         out_dim: outputs per atom (barrier first, then auxiliary targets).
+        dropout: dropout rate in the hidden layers of the descriptor encoder and of the output head
+            (training only; a regulariser, 0 turns it off).
     """
 
     uses_graph = True
@@ -108,20 +110,23 @@ class PaiNN(nn.Module):
         shared_filters: bool = False,
         descriptors: dict[str, Any] | None = None,
         out_dim: int = 1,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.hidden, self.num_layers, self.cutoff = hidden, num_layers, float(cutoff)
         self.shared_filters = shared_filters
         self.embedding = AtomEmbedding(hidden)
         self.descriptors = None if descriptors is None else DescriptorInput(descriptors)
         if self.descriptors is not None:
-            self.descriptor_encoder = mlp(self.descriptors.num_features, hidden, hidden)
+            self.descriptor_encoder = mlp(self.descriptors.num_features, hidden, hidden, dropout=dropout)
         self.radial = GaussianBasis(0.0, cutoff, num_rbf)
         self.envelope = CosineCutoff(cutoff)
         self.filters = nn.Linear(num_rbf, 3 * hidden * (1 if shared_filters else num_layers))
         self.messages = nn.ModuleList(PaiNNMessage(hidden) for _ in range(num_layers))
         self.updates = nn.ModuleList(PaiNNUpdate(hidden) for _ in range(num_layers))
-        self.head = mlp(hidden, hidden, out_dim)
+        self.head = mlp(hidden, hidden, out_dim, dropout=dropout)
 
     def forward(self, data: Data) -> torch.Tensor:
         edge_index, edge_vec = data.edge_index, data.edge_vec

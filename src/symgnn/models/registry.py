@@ -48,7 +48,7 @@ def build_model(name: str, **hparams) -> nn.Module:
         raise SymgnnError(f"unknown model '{name}'; available: {', '.join(sorted(_MODELS))}")
     try:
         return _MODELS[name](**hparams)
-    except TypeError as error:
+    except (TypeError, ValueError) as error:
         raise SymgnnError(f"model '{name}': bad hyper-parameters ({error})") from None
 
 

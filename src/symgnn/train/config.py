@@ -115,7 +115,19 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> Config:
         raise SymgnnError(f"{source}: train.ema_decay must lie strictly between 0 and 1, got {config.train.ema_decay}")
     if config.train.offset_weight < 0:
         raise SymgnnError(f"{source}: train.offset_weight must be non-negative, got {config.train.offset_weight}")
+    _check_model(config, source)
     return config
+
+
+def _check_model(config: Config, source: str) -> None:
+    """Build the model section once, so an unknown model or a bad hyper-parameter is reported with the
+    config's name now rather than from deep inside training."""
+    from symgnn.models import build_model  # the model registry imports torch; configs need not
+
+    try:
+        build_model(config.model_name, **config.model_hparams)
+    except SymgnnError as error:
+        raise SymgnnError(f"{source}: {error}") from None
 
 
 def load_config(path: str | Path) -> Config:
