@@ -8,6 +8,7 @@ import torch
 from torch_geometric.data import Batch
 
 from symgnn.data.structure import Structure
+from symgnn.errors import SymgnnError
 from symgnn.graph import build_graph
 from symgnn.models import build_model
 from symgnn.nn.rotations import random_orthogonal
@@ -142,5 +143,5 @@ def test_painn_dropout_acts_in_training_only(graph):
 
 
 def test_painn_dropout_out_of_range_is_refused():
-    with pytest.raises(ValueError, match="dropout"):
+    with pytest.raises(SymgnnError, match=r"bad hyper-parameters \(dropout must be in \[0, 1\)"):
         make("painn", dropout=1.0)
