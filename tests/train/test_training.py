@@ -179,3 +179,13 @@ def test_bad_averaging_options_are_refused():
         config_from_dict({"train": {"ema_decay": 1.5}})
     with pytest.raises(SymgnnError, match="offset_weight"):
         config_from_dict({"train": {"offset_weight": -1}})
+
+
+def test_label_column_without_files_is_refused(tmp_path):
+    from typer.testing import CliRunner
+
+    from symgnn.cli.main import app
+
+    result = CliRunner().invoke(app, ["evaluate", "cuzr64", "--split", "val", "--label-column", "nope"])
+    assert result.exit_code != 0
+    assert "apply to structure files" in str(result.exception)

@@ -37,6 +37,8 @@ def load_labelled_structures(
 
     if files:
         return [read_user_structure(p, label_column, types) for p in files]
+    if label_column or types:
+        raise SymgnnError("--label-column and --types apply to structure files; a dataset split has its own labels")
     if split not in ("train", "val", "test"):
         raise SymgnnError(f"--split must be train, val or test, got {split!r}")
     return [registry.load_sample(n, data_dir, dataset=dataset) for n in registry.split_names(split, dataset=dataset)]
