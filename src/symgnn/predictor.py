@@ -6,6 +6,7 @@ through :class:`Predictor`, so a checkpoint is interpreted in exactly one place.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,7 @@ class Predictor:
     def predict_graph(self, data: Data) -> np.ndarray:
         """Barrier per atom in label units (eV) for a graph built at this model's cutoff."""
         self.model.eval()
-        output = self.model(data.to(self.device))[:, 0]
+        output = self.model(copy.copy(data).to(self.device))[:, 0]  # a shallow copy: ``data`` stays where it is
         return (output.double().cpu().numpy() * self.label_std) + self.label_mean
 
     def predict(self, structure: Structure) -> np.ndarray:

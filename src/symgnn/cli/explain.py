@@ -57,8 +57,6 @@ def register(app: typer.Typer) -> None:
         if (atoms is None) == (sample is None):
             raise SymgnnError("give exactly one of --atoms and --sample")
         predictor = Predictor.from_checkpoint(checkpoint, device)
-        if predictor.device.type != "cpu":
-            raise SymgnnError("--device: explanations run on cpu only for now")
         path = Path(structure)
         if path.exists():
             from symgnn.cli.common import read_user_structure

@@ -29,7 +29,7 @@ from torch import nn
 from torch_geometric.data import Batch, Data
 
 from symgnn.explain.gnnexplainer import AtomExplanation
-from symgnn.explain.hooks import predict_with_mask
+from symgnn.explain.hooks import model_device, predict_with_mask
 
 DEFAULT_KS = (10, 30, 100, 300, 1000, 3000)
 
@@ -41,9 +41,9 @@ def _predict_variants(model: nn.Module, data: Data, center: int, keeps: list[np.
     out = []
     for start in range(0, len(keeps), chunk):
         part = keeps[start:start + chunk]
-        batch = Batch.from_data_list([data] * len(part))
+        batch = Batch.from_data_list([data] * len(part)).to(model_device(model))
         mask = torch.from_numpy(np.concatenate(part).astype(np.float32))
-        out.append(predict_with_mask(model, batch, mask)[batch.ptr[:-1] + center].double().numpy())
+        out.append(predict_with_mask(model, batch, mask)[batch.ptr[:-1] + center].double().cpu().numpy())
     return np.concatenate(out)
 
 

@@ -24,6 +24,7 @@ same masks as explaining the atoms one at a time (tested with equal initial logi
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -35,7 +36,7 @@ from torch_geometric.explain import Explainer
 from torch_geometric.explain.algorithm import GNNExplainer
 
 from symgnn.errors import SymgnnError
-from symgnn.explain.hooks import ExplainableModel, predict_with_mask, receptive_hops
+from symgnn.explain.hooks import ExplainableModel, model_device, predict_with_mask, receptive_hops
 from symgnn.explain.subgraph import ReceptiveField, batch_fields, receptive_field
 
 
@@ -82,6 +83,16 @@ class PerAtomGNNExplainer(GNNExplainer):
 
     edge_group: torch.Tensor | None = None
 
+    def _initialize_homogeneous_masks(self, node_mask_type, edge_mask_type, N, F, E, device) -> None:
+        """PyG's initial masks, drawn on the CPU and then moved to ``device``: with the same seed an
+        explanation starts from the same logits on a CPU and on a GPU (the GPU's generator draws
+        other numbers), so the two give the same masks up to round-off."""
+        super()._initialize_homogeneous_masks(node_mask_type, edge_mask_type, N, F, E, torch.device("cpu"))
+        for name in ("node_mask", "edge_mask"):
+            mask = getattr(self, name)
+            if mask is not None:
+                setattr(self, name, nn.Parameter(mask.detach().to(device)))
+
     def _loss(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if self.edge_group is None:
             raise RuntimeError("PerAtomGNNExplainer.edge_group must be set before explaining")
@@ -94,11 +105,11 @@ class PerAtomGNNExplainer(GNNExplainer):
         group = self.edge_group[keep]
         m = mask[keep]
         count = torch.bincount(group, minlength=len(y)).clamp_min(1).to(m)
-        size = torch.zeros(len(y), dtype=m.dtype).index_add_(0, group, m)
+        size = torch.zeros(len(y), dtype=m.dtype, device=m.device).index_add_(0, group, m)
         if self.coeffs["edge_reduction"] == "mean":
             size = size / count
         entropy = -m * torch.log(m + eps) - (1 - m) * torch.log(1 - m + eps)
-        entropy = torch.zeros(len(y), dtype=m.dtype).index_add_(0, group, entropy) / count
+        entropy = torch.zeros(len(y), dtype=m.dtype, device=m.device).index_add_(0, group, entropy) / count
         return loss + self.coeffs["edge_size"] * size.sum() + self.coeffs["edge_ent"] * entropy.sum()
 
 
@@ -137,8 +148,8 @@ def prepare_graph(model: nn.Module, data: Data) -> Data:
 def field_predictions(model: nn.Module, fields: Sequence[ReceptiveField]) -> np.ndarray:
     """Each target's prediction (standardised units, column 0) computed on its receptive field."""
     model.eval()
-    batch, centers, _ = batch_fields(list(fields))
-    return model(batch)[centers, 0].double().numpy()
+    batch, centers, _ = batch_fields(list(fields), model_device(model))
+    return model(batch)[centers, 0].double().cpu().numpy()
 
 
 def check_exact(model: nn.Module, data: Data, fields: Sequence[ReceptiveField], atol: float = 1e-4) -> float:
@@ -146,7 +157,7 @@ def check_exact(model: nn.Module, data: Data, fields: Sequence[ReceptiveField], 
     graph; raises :class:`SymgnnError` above ``atol`` (standardised units) with the likely cause."""
     model.eval()
     with torch.no_grad():
-        full = model(data)[:, 0].double().numpy()
+        full = model(copy.copy(data).to(model_device(model)))[:, 0].double().cpu().numpy()
     atoms = np.array([f.atom for f in fields])
     worst = float(np.abs(field_predictions(model, fields) - full[atoms]).max())
     if worst > atol:
@@ -176,7 +187,7 @@ def explain_fields(model: nn.Module, fields: Sequence[ReceptiveField], config: E
     try:
         for start in range(0, len(fields), config.batch_size):
             chunk = list(fields[start:start + config.batch_size])
-            batch, centers, edge_group = batch_fields(chunk)
+            batch, centers, edge_group = batch_fields(chunk, model_device(model))
             algorithm.edge_group = edge_group
             explanation = explainer(
                 batch.z.unsqueeze(-1), batch.edge_index, index=centers, **ExplainableModel.inputs_of(batch)
@@ -186,7 +197,7 @@ def explain_fields(model: nn.Module, fields: Sequence[ReceptiveField], config: E
             prediction = explanation.prediction[centers]
             for b, field in enumerate(chunk):
                 results.append(AtomExplanation(
-                    field, mask[edge_group == b].double().numpy(), float(prediction[b]), float(masked[b])
+                    field, mask[edge_group == b].double().cpu().numpy(), float(prediction[b]), float(masked[b])
                 ))
     finally:
         algorithm.edge_group = None

@@ -121,6 +121,12 @@ class ExplainableModel(nn.Module):
         return self.model(data)[:, 0]
 
 
+def model_device(model: nn.Module) -> torch.device:
+    """Where ``model``'s parameters live (the CPU for a model without parameters). Receptive fields
+    are cut on the CPU; the functions that run the model move their batch here."""
+    return next((p.device for p in model.parameters()), torch.device("cpu"))
+
+
 @torch.no_grad()
 def predict_with_mask(model: nn.Module, data: Data, mask: torch.Tensor) -> torch.Tensor:
     """Column 0 of ``model`` on ``data`` with a fixed edge mask (E,) in [0, 1], applied the way the

@@ -103,11 +103,15 @@ def _unwrap(edge_index: np.ndarray, edge_vec: np.ndarray, center: int, n: int, h
     return offsets, hop
 
 
-def batch_fields(fields: list[ReceptiveField]) -> tuple[Batch, torch.Tensor, torch.Tensor]:
+def batch_fields(
+    fields: list[ReceptiveField], device: torch.device | str | None = None
+) -> tuple[Batch, torch.Tensor, torch.Tensor]:
     """Disjoint union of receptive fields: the batch, the index of each target in it, and for every
-    batch edge the position of its field in ``fields``."""
+    batch edge the position of its field in ``fields`` (all three on ``device``, default the CPU)."""
     batch = Batch.from_data_list([f.data for f in fields])
     starts = batch.ptr[:-1]
     centers = starts + torch.tensor([f.center for f in fields])
     edge_group = torch.repeat_interleave(torch.arange(len(fields)), torch.tensor([f.num_edges for f in fields]))
+    if device is not None:
+        batch, centers, edge_group = batch.to(device), centers.to(device), edge_group.to(device)
     return batch, centers, edge_group

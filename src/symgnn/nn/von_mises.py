@@ -75,16 +75,22 @@ def sample_von_mises(
 
 
 def _sample_with_generator(concentration: torch.Tensor, num_samples: int, generator: torch.Generator) -> torch.Tensor:
-    """Best–Fisher rejection sampler driven by an explicit generator (for reproducible fixed draws)."""
+    """Best–Fisher rejection sampler driven by an explicit generator (for reproducible fixed draws).
+
+    The draw runs on the generator's device (the CPU for ``torch.Generator()``), so a fixed seed gives
+    the same angles whether the model sits on the CPU or a GPU; the result moves to the parameters'
+    device.
+    """
     shape = (num_samples, *concentration.shape)
-    kappa = concentration.expand(shape).double().clamp_min(1e-6)
+    kappa = concentration.to(generator.device).expand(shape).double().clamp_min(1e-6)
     tau = 1.0 + torch.sqrt(1.0 + 4.0 * kappa**2)
     rho = (tau - torch.sqrt(2.0 * tau)) / (2.0 * kappa)
     r = (1.0 + rho**2) / (2.0 * rho)
-    out = torch.empty(shape, dtype=torch.float64)
-    done = torch.zeros(shape, dtype=torch.bool)
+    out = torch.empty(shape, dtype=torch.float64, device=generator.device)
+    done = torch.zeros(shape, dtype=torch.bool, device=generator.device)
     while not bool(done.all()):
-        u1, u2, u3 = (torch.rand(shape, generator=generator, dtype=torch.float64) for _ in range(3))
+        u1, u2, u3 = (torch.rand(shape, generator=generator, dtype=torch.float64, device=generator.device)
+                      for _ in range(3))
         z = torch.cos(math.pi * u1)
         f = (1.0 + r * z) / (r + z)
         c = kappa * (r - f)
