@@ -70,8 +70,10 @@ def median_time(records: list[dict[str, Any]], threshold: float) -> str:
 
 
 def cv_text(fold: dict[str, Any]) -> str:
-    return (f"{fold['mean']:.3f} ± {fold['std']:.3f} ({len(fold['folds'])} folds, "
-            f"{fold['minutes_per_fold']:g} min, seed {fold['seed']})")
+    """``mean ± std (N folds, budget, seed)``; the budget is minutes or, for ``--epochs`` runs, epochs."""
+    budget = (f"{fold['epochs_per_fold']} epochs" if "epochs_per_fold" in fold
+              else f"{fold['minutes_per_fold']:g} min")
+    return f"{fold['mean']:.3f} ± {fold['std']:.3f} ({len(fold['folds'])} folds, {budget}, seed {fold['seed']})"
 
 
 def markdown(recipes: dict[str, list[dict[str, Any]]], cv: dict[str, list[dict[str, Any]]]) -> str:
