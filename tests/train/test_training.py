@@ -123,6 +123,28 @@ def test_cli_train_evaluate_predict(shared_data, tmp_path):
     assert (tmp_path / "pred2" / "train6_parity.png").stat().st_size > 1000
 
 
+def test_cli_epoch_budget_without_time_limit(tmp_path, one_thread):
+    """``--max-minutes 0 --epochs N`` trains exactly N epochs with the cosine decay spread over them
+    (the machine-independent budget used for GPU runs of a time-budgeted recipe)."""
+    from symgnn.io.write import write_predictions
+
+    write_predictions(random_structure(60, seed=4), {}, tmp_path, "a")
+    write_predictions(random_structure(60, seed=5), {}, tmp_path, "b")
+    config = config_for(tmp_path / "a.xyz", tmp_path / "b.xyz", 50, max_minutes=30, lr_schedule="cosine")
+    path = tmp_path / "timed.yaml"
+    path.write_text(yaml.safe_dump(config.to_dict()))
+    runner = CliRunner()
+    result = runner.invoke(app, ["train", "--config", str(path), "--out", str(tmp_path / "run"), "--quiet",
+                                 "--epochs", "2", "--max-minutes", "0"])
+    assert result.exit_code == 0, result.output
+    saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    assert saved["train"]["max_minutes"] is None and saved["train"]["epochs"] == 2
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["lr"] for r in records] == pytest.approx([0.01, 0.005])  # cosine over 2 epochs, not 30 minutes
+    refused = runner.invoke(app, ["train", "--config", str(path), "--out", str(tmp_path / "neg"), "--max-minutes", "-1"])
+    assert refused.exit_code != 0 and "--max-minutes" in str(refused.exception)
+
+
 def test_config_errors_name_the_problem(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("train: {lr: 0.1, learning_rate: 3}\n")

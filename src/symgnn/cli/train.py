@@ -19,11 +19,14 @@ def register(app: typer.Typer) -> None:
         resume: bool = typer.Option(False, "--resume", help="Continue the interrupted run in --out."),
         device: DeviceOption = "cpu",
         seed: Optional[int] = typer.Option(None, "--seed", help="Override train.seed."),
-        max_minutes: Optional[float] = typer.Option(None, "--max-minutes", help="Override train.max_minutes."),
+        max_minutes: Optional[float] = typer.Option(
+            None, "--max-minutes", help="Override train.max_minutes (0: no time limit; the budget is then --epochs)."
+        ),
         epochs: Optional[int] = typer.Option(None, "--epochs", help="Override train.epochs."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bar; one line per epoch."),
     ) -> None:
         """Train on the config's training samples; select the best epoch by validation Pearson."""
+        from symgnn.errors import SymgnnError
         from symgnn.train.config import load_config
         from symgnn.train.loop import fit
 
@@ -31,7 +34,9 @@ def register(app: typer.Typer) -> None:
         if seed is not None:
             cfg.train.seed = seed
         if max_minutes is not None:
-            cfg.train.max_minutes = max_minutes
+            if max_minutes < 0:
+                raise SymgnnError(f"--max-minutes {max_minutes:g}: must be >= 0 (0: no time limit)")
+            cfg.train.max_minutes = max_minutes or None
         if epochs is not None:
             cfg.train.epochs = epochs
         run_dir = out or Path("runs") / config.stem
