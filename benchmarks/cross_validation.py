@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from symgnn.errors import SymgnnError
 from symgnn.io.atomic import atomic_write
 from symgnn.train.config import load_config
 from symgnn.train.loop import fit
@@ -105,4 +106,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except SymgnnError as error:  # bad config, data or device: one line, not a traceback
+        raise SystemExit(f"error: {error}") from None
