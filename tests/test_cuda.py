@@ -25,7 +25,7 @@ from symgnn.models import available_models, build_model
 from symgnn.predictor import Predictor
 from symgnn.train.config import load_config
 from symgnn.train.loop import fit
-from tests.conftest import SHARED_DATA, random_structure
+from tests.conftest import random_structure
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 
@@ -57,16 +57,14 @@ def test_model_trains_and_matches_cpu_on_cuda(name):
     assert grads and all(g.is_cuda and torch.isfinite(g).all() for g in grads)
 
 
-@pytest.fixture(scope="module")
-def glass_file(tmp_path_factory) -> Path:
+@pytest.fixture
+def glass_file(shared_data, tmp_path) -> Path:
     """The validation sample train6 as an extended-XYZ file with its barriers (a real glass: random
     boxes have overlapping atoms, whose extrapolated predictions differ between devices)."""
-    if not (SHARED_DATA / "train6.pickle").is_file():
-        pytest.skip(f"shared dataset not found at {SHARED_DATA} (needs ../shared/data/cuzr64 beside the checkout)")
-    structure = registry.load_sample("train6", SHARED_DATA)
+    structure = registry.load_sample("train6", shared_data)
     atoms = Atoms(numbers=structure.numbers, positions=structure.positions, cell=structure.cell, pbc=True)
     atoms.arrays["barrier"] = structure.labels
-    path = tmp_path_factory.mktemp("glass") / "train6.xyz"
+    path = tmp_path / "train6.xyz"
     write(path, atoms, format="extxyz")
     return path
 
@@ -77,6 +75,11 @@ def test_pretrained_predictions_on_cuda_match_cpu(glass_file):
     gpu = Predictor.from_checkpoint("cuzr64", device="cuda").predict(structure)
     assert np.isfinite(gpu).all()
     assert np.abs(gpu - cpu).max() < 1e-3  # eV; the label spread is 0.3 eV
+
+
+def _edge_importances(folder: Path) -> list[np.ndarray]:
+    """The learned mask of every atom explained into ``folder``, in atom order."""
+    return [np.array(json.loads(p.read_text())["edges"]["importance"]) for p in sorted(folder.rglob("explanation.json"))]
 
 
 def test_cli_predict_and_explain_on_cuda(glass_file, tmp_path):
@@ -93,8 +96,7 @@ def test_cli_predict_and_explain_on_cuda(glass_file, tmp_path):
     cpu, gpu = (json.loads((tmp_path / device / "manifest.json").read_text()) for device in ("cpu", "cuda"))
     assert gpu["receptive_field"]["max_deviation_from_full_graph"] < 1e-4
     assert gpu["fidelity"].keys() == cpu["fidelity"].keys()
-    masks = [np.array(json.loads(p.read_text())["edges"]["importance"]) for p in sorted((tmp_path / "cuda").rglob("explanation.json"))]
-    reference = [np.array(json.loads(p.read_text())["edges"]["importance"]) for p in sorted((tmp_path / "cpu").rglob("explanation.json"))]
+    masks, reference = _edge_importances(tmp_path / "cuda"), _edge_importances(tmp_path / "cpu")
     assert len(masks) == len(reference) == 2
     for mask, ref in zip(masks, reference):  # same optimisation, float round-off apart
         assert mask.shape == ref.shape and np.corrcoef(mask, ref)[0, 1] > 0.9

@@ -13,6 +13,8 @@ Conventions, shared by every model in the package (PyTorch Geometric's ``source_
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 import vesin
@@ -83,3 +85,9 @@ def build_graph(
 def edge_lengths(data: Data) -> torch.Tensor:
     """Edge lengths ``|edge_vec|`` (Å), shape (E,)."""
     return data.edge_vec.norm(dim=-1)
+
+
+def graph_on(data: Data, device: torch.device | str) -> Data:
+    """``data`` on ``device`` as a shallow copy: PyG's ``Data.to`` moves a graph in place, and the
+    caller's graph (cut into receptive fields later, say) must stay where it is."""
+    return copy.copy(data).to(device)

@@ -6,7 +6,6 @@ through :class:`Predictor`, so a checkpoint is interpreted in exactly one place.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from torch_geometric.data import Data
 
 from symgnn.data.structure import Structure
 from symgnn.errors import SymgnnError
-from symgnn.graph import build_graph
+from symgnn.graph import build_graph, graph_on
 from symgnn.models import build_model
 from symgnn.train.checkpoint import load_checkpoint
 
@@ -93,7 +92,7 @@ class Predictor:
     def predict_graph(self, data: Data) -> np.ndarray:
         """Barrier per atom in label units (eV) for a graph built at this model's cutoff."""
         self.model.eval()
-        output = self.model(copy.copy(data).to(self.device))[:, 0]  # a shallow copy: ``data`` stays where it is
+        output = self.model(graph_on(data, self.device))[:, 0]
         return (output.double().cpu().numpy() * self.label_std) + self.label_mean
 
     def predict(self, structure: Structure) -> np.ndarray:

@@ -24,7 +24,6 @@ same masks as explaining the atoms one at a time (tested with equal initial logi
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -38,6 +37,7 @@ from torch_geometric.explain.algorithm import GNNExplainer
 from symgnn.errors import SymgnnError
 from symgnn.explain.hooks import ExplainableModel, model_device, predict_with_mask, receptive_hops
 from symgnn.explain.subgraph import ReceptiveField, batch_fields, receptive_field
+from symgnn.graph import graph_on
 
 
 @dataclass
@@ -157,7 +157,7 @@ def check_exact(model: nn.Module, data: Data, fields: Sequence[ReceptiveField], 
     graph; raises :class:`SymgnnError` above ``atol`` (standardised units) with the likely cause."""
     model.eval()
     with torch.no_grad():
-        full = model(copy.copy(data).to(model_device(model)))[:, 0].double().cpu().numpy()
+        full = model(graph_on(data, model_device(model)))[:, 0].double().cpu().numpy()
     atoms = np.array([f.atom for f in fields])
     worst = float(np.abs(field_predictions(model, fields) - full[atoms]).max())
     if worst > atol:
