@@ -3,7 +3,9 @@
 Every problem with user input (a missing or corrupt file, a bad column name, a box too small, NaN
 positions, ...) is raised as :class:`SymgnnError`. The CLI catches it and prints its message as one line
 (``error: <message>``) with exit code 2, so users never see a traceback from deep inside a library.
-Messages name the file (when there is one) and the problem.
+Messages name the file (when there is one) and the problem. Input that can be used but may not be
+what the user meant (a file with several frames, of which one is read) gives an :class:`InputWarning`,
+which the CLI prints as one ``warning: <message>`` line.
 """
 
 from __future__ import annotations
@@ -15,6 +17,19 @@ class SymgnnError(Exception):
     """An error caused by user input; its message is shown to the user as is, on one line."""
 
 
+class InputWarning(UserWarning):
+    """Input that is used, with a choice made for the user that they should know about."""
+
+
 def file_error(path: str | Path, problem: str) -> SymgnnError:
     """Build a :class:`SymgnnError` of the form ``<path>: <problem>``."""
     return SymgnnError(f"{path}: {problem}")
+
+
+def warn_several_frames(path: str | Path, count: int | None = None) -> None:
+    """Say that ``path`` holds several frames (``count`` of them, when known) and that the last is read."""
+    import warnings
+
+    held = f"{count} frames" if count else "several frames"
+    warnings.warn(f"{path}: holds {held}; reading the last (choose one with --frame N, 0 = the first)",
+                  InputWarning, stacklevel=3)

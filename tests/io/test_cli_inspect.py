@@ -65,3 +65,35 @@ def test_cli_errors_are_symgnn_errors(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.delenv("SYMGNN_DATA", raising=False)
     result = runner.invoke(_app(), ["download"])
     assert isinstance(result.exception, SymgnnError) and "--data DIR" in str(result.exception)
+
+
+def test_console_multi_frame_dump_warns_in_one_line_and_frame_picks(tmp_path: Path) -> None:
+    """Through the console entry point: a two-frame dump reads the last frame with one ``warning:``
+    line naming the file; ``--frame 0`` reads the first, silently; ``--frame`` on a dataset sample name
+    that holds one structure is refused."""
+    import subprocess
+    import sys
+
+    one = _fcc_dump(tmp_path).read_text()
+    second = one.replace("ITEM: TIMESTEP\n0", "ITEM: TIMESTEP\n1000")
+    second = "\n".join(line if not line[:1].isdigit() or len(line.split()) < 7 else
+                       " ".join(line.split()[:-1] + ["5"]) for line in second.splitlines()) + "\n"
+    path = tmp_path / "traj.dump"
+    path.write_text(one + second)
+
+    def run(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "symgnn.cli.main", "inspect", str(path), "--cutoff", "3",
+                               "--json", "--label-column", "v_barrier", *extra],
+                              capture_output=True, text=True, check=False)
+
+    last = run()
+    assert last.returncode == 0, last.stderr
+    assert json.loads(last.stdout)["label"]["mean"] == pytest.approx(5.0)
+    warnings = [line for line in last.stderr.splitlines() if line.strip()]
+    assert warnings == [f"warning: {path}: holds 2 frames; reading the last (choose one with --frame N, 0 = the first)"]
+    first = run("--frame", "0")
+    assert first.returncode == 0 and first.stderr.strip() == ""
+    assert json.loads(first.stdout)["label"]["mean"] == pytest.approx(1.5)
+    refused = CliRunner().invoke(_app(), ["inspect", "train0", "--frame", "2"])
+    assert isinstance(refused.exception, SymgnnError)
+    assert str(refused.exception) == "--frame 2: the dataset sample train0 holds one structure"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import ase.io
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from symgnn.data.structure import Structure
-from symgnn.errors import SymgnnError
+from symgnn.errors import InputWarning, SymgnnError
 from symgnn.io.lammps_dump import parse_type_map, read_lammps_dump, write_lammps_dump
 
 ORTHO = """ITEM: TIMESTEP
@@ -113,8 +114,13 @@ ITEM: ATOMS id element x y z
 def test_frames_and_truncation(tmp_path: Path) -> None:
     second = ORTHO.replace("100", "200").replace("2.5", "9.5")
     path = _write(tmp_path, ORTHO + second)
-    assert read_lammps_dump(path, "1=Cu,2=Zr").arrays["v_barrier"][2] == 9.5
-    assert read_lammps_dump(path, "1=Cu,2=Zr", index=0).arrays["v_barrier"][2] == 2.5
+    with pytest.warns(InputWarning, match=r"a.dump: holds 2 frames; reading the last \(choose one with --frame"):
+        assert read_lammps_dump(path, "1=Cu,2=Zr").arrays["v_barrier"][2] == 9.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a frame asked for, or a one-frame dump: no warning
+        assert read_lammps_dump(path, "1=Cu,2=Zr", index=0).arrays["v_barrier"][2] == 2.5
+        assert read_lammps_dump(path, "1=Cu,2=Zr", index=-1).arrays["v_barrier"][2] == 9.5
+        assert read_lammps_dump(_write(tmp_path, ORTHO, "one.dump"), "1=Cu,2=Zr").arrays["v_barrier"][2] == 2.5
     with pytest.raises(SymgnnError, match="out of range"):
         read_lammps_dump(path, "1=Cu,2=Zr", index=5)
     cut = _write(tmp_path, ORTHO[: ORTHO.rindex("2 1")], "cut.dump")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 from pathlib import Path
 
 import ase.io
@@ -11,7 +12,7 @@ import pytest
 from ase import Atoms
 
 from symgnn.data.structure import Structure
-from symgnn.errors import SymgnnError
+from symgnn.errors import InputWarning, SymgnnError
 from symgnn.io.atomic import atomic_path, atomic_write
 from symgnn.io.read import read_structure
 from symgnn.io.write import write_predictions
@@ -36,6 +37,34 @@ def test_extxyz_round_trip_with_label(tmp_path: Path) -> None:
     assert np.all(back.positions >= 0) and np.all(back.positions < np.diag(s.cell))
     with pytest.raises(SymgnnError, match=r"no per-atom column 'nope' \(available: barrier\)"):
         read_structure(path, label_column="nope")
+
+
+def test_multi_frame_files_read_the_last_frame_and_say_so(tmp_path: Path) -> None:
+    """A trajectory (three extended-XYZ frames): the last frame by default with one warning naming the
+    file, any frame on request without one; a pickle holds one structure."""
+    frames = []
+    for k in range(3):
+        s = _structure()
+        atoms = Atoms(numbers=s.numbers, positions=s.positions, cell=s.cell, pbc=True)
+        atoms.new_array("barrier", np.full(len(s), float(k)))
+        frames.append(atoms)
+    path = tmp_path / "traj.xyz"
+    ase.io.write(path, frames, format="extxyz")
+    with pytest.warns(InputWarning, match=r"traj.xyz: holds several frames; reading the last") as record:
+        assert read_structure(path, label_column="barrier").labels[0] == 2.0
+    assert len(record) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_structure(path, label_column="barrier", index=0).labels[0] == 0.0
+        assert read_structure(path, label_column="barrier", index=-2).labels[0] == 1.0
+        ase.io.write(tmp_path / "one.xyz", frames[0], format="extxyz")
+        assert read_structure(tmp_path / "one.xyz", label_column="barrier").labels[0] == 0.0
+    with pytest.raises(SymgnnError, match="traj.xyz: frame index 3 is out of range"):
+        read_structure(path, index=3)
+    data = {"positions": np.zeros((1, 3)), "box": np.ones(3) * 4, "types": np.array([1])}
+    (tmp_path / "d.pkl").write_bytes(pickle.dumps(data))
+    with pytest.raises(SymgnnError, match="d.pkl: frame index 1 is out of range"):
+        read_structure(tmp_path / "d.pkl", index=1)
 
 
 def test_type_map_remaps_placeholder_species(tmp_path: Path) -> None:

@@ -19,26 +19,31 @@ LabelColumnOption = Annotated[
 TypesOption = Annotated[Optional[str], typer.Option("--types", help="Type map for numeric types, e.g. 1=Cu,2=Zr.")]
 OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Replace existing output files.")]
 DeviceOption = Annotated[str, typer.Option("--device", help="cpu, cuda, cuda:N or auto.")]
+FrameOption = Annotated[
+    Optional[int],
+    typer.Option("--frame", help="Frame of a multi-frame file: 0 = the first, -1 = the last (default: the last, with a warning)."),
+]
 
 
-def read_user_structure(path: Path, label_column: str | None, types: str | None) -> Structure:
-    """Read one structure file the user named, with an optional label column and type map."""
+def read_user_structure(path: Path, label_column: str | None, types: str | None, frame: int | None = None) -> Structure:
+    """Read one structure file the user named, with an optional label column, type map and frame."""
     from symgnn.io.lammps_dump import parse_type_map
     from symgnn.io.read import read_structure
 
-    return read_structure(path, label_column=label_column, types=parse_type_map(types) if types else None)
+    return read_structure(path, label_column=label_column, types=parse_type_map(types) if types else None, index=frame)
 
 
 def load_labelled_structures(
-    files: list[Path] | None, dataset: str, split: str, data_dir: Path | None, label_column: str | None, types: str | None
+    files: list[Path] | None, dataset: str, split: str, data_dir: Path | None, label_column: str | None,
+    types: str | None, frame: int | None = None,
 ) -> list[Structure]:
     """The files given (with their label column), or else the samples of a dataset split."""
     from symgnn.data import registry
 
     if files:
-        return [read_user_structure(p, label_column, types) for p in files]
-    if label_column or types:
-        raise SymgnnError("--label-column and --types apply to structure files; a dataset split has its own labels")
+        return [read_user_structure(p, label_column, types, frame) for p in files]
+    if label_column or types or frame is not None:
+        raise SymgnnError("--label-column, --types and --frame apply to structure files; a dataset split has its own")
     if split not in ("train", "val", "test"):
         raise SymgnnError(f"--split must be train, val or test, got {split!r}")
     return [registry.load_sample(n, data_dir, dataset=dataset) for n in registry.split_names(split, dataset=dataset)]

@@ -8,7 +8,9 @@ from typing import Optional
 
 import typer
 
-from symgnn.cli.common import DataOption, DeviceOption, LabelColumnOption, ModelArgument, OverwriteOption, TypesOption
+from symgnn.cli.common import (
+    DataOption, DeviceOption, FrameOption, LabelColumnOption, ModelArgument, OverwriteOption, TypesOption,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -20,6 +22,7 @@ def register(app: typer.Typer) -> None:
         split: str = typer.Option("val", "--split", help="train, val or test (when no files are given)."),
         label_column: LabelColumnOption = None,
         types: TypesOption = None,
+        frame: FrameOption = None,
         json_path: Optional[Path] = typer.Option(None, "--json", help="Write the metrics as JSON here."),
         plot: Optional[Path] = typer.Option(None, "--plot", help="Parity plot PNG (default: beside --json, or parity-<split>.png)."),
         overwrite: OverwriteOption = False,
@@ -34,7 +37,7 @@ def register(app: typer.Typer) -> None:
 
         predictor = Predictor.from_checkpoint(checkpoint, device)
         dataset = predictor.metadata.get("config", {}).get("data", {}).get("dataset", "cuzr64")
-        loaded = load_labelled_structures(structures, dataset, split, data, label_column, types)
+        loaded = load_labelled_structures(structures, dataset, split, data, label_column, types, frame)
         plot_path = plot or (json_path.with_suffix(".png") if json_path else Path(f"parity-{split if not structures else 'files'}.png"))
         for path in (json_path, plot_path):
             if path is not None:

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from symgnn.cli.common import DeviceOption, LabelColumnOption, ModelArgument, OverwriteOption, TypesOption
+from symgnn.cli.common import DeviceOption, FrameOption, LabelColumnOption, ModelArgument, OverwriteOption, TypesOption
 
 
 def _parse_atoms(text: str) -> list[int]:
@@ -45,6 +45,7 @@ def register(app: typer.Typer) -> None:
         data_dir: Optional[Path] = typer.Option(None, "--data", "--data-dir", help="Dataset directory for sample names (default: $SYMGNN_DATA)."),
         label_column: LabelColumnOption = None,
         types: TypesOption = None,
+        frame: FrameOption = None,
         overwrite: OverwriteOption = False,
         device: DeviceOption = "cpu",
     ) -> None:
@@ -61,12 +62,14 @@ def register(app: typer.Typer) -> None:
         if path.exists():
             from symgnn.cli.common import read_user_structure
 
-            loaded = read_user_structure(path, label_column, types)
+            loaded = read_user_structure(path, label_column, types, frame)
         else:
             from symgnn.data import registry
 
             if structure not in registry.sample_names():
                 raise SymgnnError(f"{structure}: no such file or dataset sample")
+            if frame not in (None, 0, -1):
+                raise SymgnnError(f"--frame {frame}: the dataset sample {structure} holds one structure")
             loaded = registry.load_sample(structure, data_dir)
         target = out or Path(f"explain_{path.stem}")
         run = ExplainRun(

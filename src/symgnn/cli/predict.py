@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from symgnn.cli.common import DeviceOption, LabelColumnOption, ModelArgument, OverwriteOption, TypesOption
+from symgnn.cli.common import DeviceOption, FrameOption, LabelColumnOption, ModelArgument, OverwriteOption, TypesOption
 
 
 def register(app: typer.Typer) -> None:
@@ -18,6 +18,7 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(Path("predictions"), "--out", help="Output directory."),
         label_column: LabelColumnOption = None,
         types: TypesOption = None,
+        frame: FrameOption = None,
         overwrite: OverwriteOption = False,
         device: DeviceOption = "cpu",
     ) -> None:
@@ -40,7 +41,7 @@ def register(app: typer.Typer) -> None:
         out.mkdir(parents=True, exist_ok=True)
         written: list[Path] = []
         for path in structures:
-            structure = read_user_structure(path, label_column, types)
+            structure = read_user_structure(path, label_column, types, frame)
             start = time.perf_counter()
             prediction = predictor.predict(structure)
             seconds = time.perf_counter() - start

@@ -21,7 +21,7 @@ import numpy as np
 from ase.data import atomic_numbers, chemical_symbols
 
 from symgnn.data.structure import Structure
-from symgnn.errors import SymgnnError, file_error
+from symgnn.errors import SymgnnError, file_error, warn_several_frames
 from symgnn.io.atomic import atomic_write
 
 # Coordinate column triples, in order of preference, and whether they are fractional.
@@ -256,9 +256,12 @@ def _parse_frame(lines: list[str], path: Path, type_map: dict[int, str] | None) 
 
 
 def read_lammps_dump(
-    path: str | Path, types: dict[int, str] | str | None = None, index: int = -1
+    path: str | Path, types: dict[int, str] | str | None = None, index: int | None = None
 ) -> Structure:
-    """Read frame ``index`` (default: the last) of a LAMMPS text dump as a wrapped Structure.
+    """Read frame ``index`` of a LAMMPS text dump as a wrapped Structure.
+
+    ``index`` counts from 0 (negative: from the end). ``None`` reads the last frame and, when the dump
+    holds several, says so with an :class:`~symgnn.errors.InputWarning`.
 
     Positions are shifted so the box origin is at zero. Every non-coordinate column that holds numbers
     (``id``, ``type``, ``v_barrier``, ``c_pe``, ...) is kept in ``structure.arrays`` under its dump name.
@@ -277,6 +280,10 @@ def read_lammps_dump(
     starts = _frame_starts(lines)
     if not starts:
         raise file_error(path, "no 'ITEM: TIMESTEP' line; not a LAMMPS text dump")
+    if index is None:
+        index = -1
+        if len(starts) > 1:
+            warn_several_frames(path, len(starts))
     try:
         start = starts[index]
     except IndexError:

@@ -13,7 +13,7 @@ import numpy as np
 from ase.data import atomic_numbers
 
 from symgnn.data.structure import Structure
-from symgnn.errors import SymgnnError, file_error
+from symgnn.errors import SymgnnError, file_error, warn_several_frames
 from symgnn.io.cuzr64 import cuzr64_to_structure
 from symgnn.io.lammps_dump import as_type_map, read_lammps_dump
 from symgnn.io.safe_pickle import load_pickle
@@ -60,13 +60,25 @@ def _per_atom_results(atoms, n: int) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _read_with_ase(path: Path, index: int) -> Structure:
-    """Read one frame with ``ase.io.read``, turning every failure into a one-line SymgnnError."""
+def _read_with_ase(path: Path, index: int | None) -> Structure:
+    """Read one frame with ``ase.io.read``, turning every failure into a one-line SymgnnError.
+
+    ``index`` ``None``: the last frame, with a warning when the file holds more than one (the last two
+    frames are read to tell, which costs one frame more than reading the last alone).
+    """
     import ase.io
     from ase.io.formats import UnknownFileTypeError
 
     try:
-        atoms = ase.io.read(path, index=index)
+        if index is None:
+            frames = ase.io.read(path, index="-2:")
+            if not frames:
+                raise file_error(path, "file holds no structure")
+            if len(frames) > 1:
+                warn_several_frames(path)
+            atoms = frames[-1]
+        else:
+            atoms = ase.io.read(path, index=index)
     except SymgnnError:
         raise
     except UnknownFileTypeError:
@@ -74,10 +86,9 @@ def _read_with_ase(path: Path, index: int) -> Structure:
             path,
             "unknown file format (use .pickle, a LAMMPS dump, extended XYZ .xyz, or another format ASE reads)",
         ) from None
-    except StopIteration:
-        raise file_error(path, "file holds no structure") from None
-    except IndexError:
-        raise file_error(path, f"frame index {index} is out of range") from None
+    except (StopIteration, IndexError):  # ASE's readers signal a frame past the end either way
+        problem = "file holds no structure" if index is None else f"frame index {index} is out of range"
+        raise file_error(path, problem) from None
     except Exception as exc:  # ASE raises many types for unknown or malformed formats
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise file_error(path, f"cannot read as a structure (unknown or malformed format: {message})") from None
@@ -127,17 +138,21 @@ def read_structure(
     path: str | Path,
     label_column: str | None = None,
     types: dict[int, str] | str | None = None,
-    index: int = -1,
+    index: int | None = None,
 ) -> Structure:
     """Read frame ``index`` of ``path`` as a wrapped Structure with real element species.
 
     ``label_column`` names the per-atom array to use as the label (dataset pickles default to
     ``barrier``). ``types`` maps LAMMPS type numbers to elements (``{1: "Cu"}`` or ``"1=Cu,2=Zr"``).
+    ``index`` picks a frame of a multi-frame file (0 = the first, negative counts from the end);
+    ``None`` reads the last and warns (:class:`~symgnn.errors.InputWarning`) when there are several.
     """
     path = Path(path)
     type_map = as_type_map(types)
     _check_file(path)
     if path.suffix.lower() in PICKLE_SUFFIXES:
+        if index not in (None, 0, -1):
+            raise file_error(path, f"frame index {index} is out of range (a dataset pickle holds one structure)")
         structure = cuzr64_to_structure(load_pickle(path), name=str(path))
     elif is_lammps_dump(path):
         structure = read_lammps_dump(path, types=type_map, index=index)
