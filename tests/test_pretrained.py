@@ -74,6 +74,24 @@ def test_invariance_without_data(shipped):
         assert change <= 1e-3 * np.abs(reference).max()
 
 
+def test_elements_outside_the_training_data_are_refused(shipped, tmp_path):
+    """Cu64Zr36 only: a LAMMPS dump read without its type map (H, He) or a ternary glass is one error line."""
+    from ase import Atoms
+    from ase.io import write
+
+    assert shipped.species == [29, 40]
+    structure = glass_like(seed=4)
+    numbers = structure.numbers.copy()
+    numbers[numbers == 40] = 2
+    numbers[numbers == 29] = 1
+    path = tmp_path / "untyped.xyz"
+    write(path, Atoms(numbers=numbers, positions=structure.positions, cell=structure.cell, pbc=True))
+    result = CliRunner().invoke(app, ["predict", "cuzr64", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code != 0 and not (tmp_path / "out" / "untyped.xyz").exists()
+    assert str(result.exception).startswith(f"{path}: holds H, He, which the model never saw in training (it knows Cu, Zr)")
+    assert "--types" in str(result.exception)
+
+
 def test_unphysical_input_stays_finite(shipped):
     """Uniformly random positions (overlapping atoms): finite predictions and a warning that they are
     extrapolations."""

@@ -49,6 +49,26 @@ def resolve_checkpoint(name_or_path: str | Path) -> Path:
     raise SymgnnError(f"{name_or_path}: no such checkpoint file or shipped model{hint}")
 
 
+def trained_species(graphs: list[Data]) -> list[int]:
+    """The atomic numbers present in a model's training graphs, sorted (stored in its checkpoint)."""
+    return sorted({int(z) for graph in graphs for z in torch.unique(graph.z).tolist()})
+
+
+def check_species(structure: Structure, species: list[int] | None) -> None:
+    """Refuse a structure holding an element the model never saw in training: the embedding of such an
+    element is untrained, so its atoms' predictions (and their neighbours') would be meaningless."""
+    if species is None:  # a checkpoint from before species were recorded
+        return
+    from ase.data import chemical_symbols
+
+    unknown = sorted(set(np.unique(structure.numbers).tolist()) - set(species))
+    if unknown:
+        names = ", ".join(chemical_symbols[z] for z in unknown)
+        known = ", ".join(chemical_symbols[z] for z in species)
+        raise SymgnnError(f"{structure.name}: holds {names}, which the model never saw in training (it knows {known}); "
+                          "its predictions there would be meaningless (a LAMMPS dump may need --types, e.g. 1=Cu,2=Zr)")
+
+
 @dataclass
 class Predictor:
     """A model with the label scaling it was trained with and the cutoff of its graphs."""
@@ -61,6 +81,8 @@ class Predictor:
     model_hparams: dict[str, Any]
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: atomic numbers of the training data; structures with other elements are refused (None: unknown)
+    species: list[int] | None = None
 
     @classmethod
     def from_checkpoint(cls, name_or_path: str | Path, device: str | None = "cpu") -> "Predictor":
@@ -82,10 +104,13 @@ class Predictor:
             model_hparams=dict(payload["model_hparams"]),
             device=target,
             metadata={k: payload[k] for k in ("config", "epoch", "best_val_pearson", "data_dir_samples") if k in payload},
+            species=[int(z) for z in payload["species"]] if "species" in payload else None,
         )
 
     def graph(self, structure: Structure) -> Data:
-        """The graph of ``structure`` at this model's cutoff."""
+        """The graph of ``structure`` at this model's cutoff (refused if it holds an element the model
+        never saw in training)."""
+        check_species(structure, self.species)
         return build_graph(structure, self.cutoff)
 
     @torch.no_grad()

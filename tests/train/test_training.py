@@ -211,3 +211,25 @@ def test_label_column_without_files_is_refused(tmp_path):
     result = CliRunner().invoke(app, ["evaluate", "cuzr64", "--split", "val", "--label-column", "nope"])
     assert result.exit_code != 0
     assert "apply to structure files" in str(result.exception)
+
+
+def test_checkpoint_records_species_and_predictor_refuses_others(tmp_path, one_thread):
+    """A checkpoint records the elements of its training data; its predictor refuses a structure with
+    another element (an untrained embedding) in one line naming the file, and takes the known ones."""
+    from symgnn.data.structure import Structure
+    from symgnn.io.write import write_predictions
+    from symgnn.predictor import Predictor
+
+    write_predictions(random_structure(70, seed=2), {}, tmp_path, "a")
+    write_predictions(random_structure(70, seed=3), {}, tmp_path, "b")
+    fit(config_for(tmp_path / "a.xyz", tmp_path / "b.xyz", 1), None, tmp_path / "run", progress=False,
+        log=lambda *_: None)
+    assert torch.load(tmp_path / "run" / "best.pt", weights_only=True)["species"] == [29, 40]
+    predictor = Predictor.from_checkpoint(tmp_path / "run" / "best.pt")
+    known = random_structure(40, seed=5)
+    assert np.isfinite(predictor.predict(known)).all()
+    numbers = known.numbers.copy()
+    numbers[:3] = 13  # aluminium
+    ternary = Structure(numbers, known.positions, known.cell, known.pbc, name="cuzral.xyz")
+    with pytest.raises(SymgnnError, match=r"^cuzral.xyz: holds Al, which the model never saw in training \(it knows Cu, Zr\)"):
+        predictor.predict(ternary)

@@ -56,5 +56,6 @@ def combine_checkpoints(paths: list[str | Path], out: str | Path) -> Path:
         "cutoff": first["cutoff"],
         "config": first.get("config", {}),
         "members": members,
+        **({"species": first["species"]} if "species" in first else {}),
     }
     return save_checkpoint(out, combined)

@@ -28,7 +28,7 @@ from symgnn.errors import SymgnnError
 from symgnn.io.atomic import atomic_write
 from symgnn.metrics import pearson
 from symgnn.models import build_model
-from symgnn.predictor import resolve_device
+from symgnn.predictor import resolve_device, trained_species
 from symgnn.train.checkpoint import load_checkpoint, save_checkpoint
 from symgnn.train.config import Config
 from symgnn.train.loss import offset_weighted_mse, structure_index
@@ -130,6 +130,7 @@ def fit(
     torch.manual_seed(config.train.seed)
     train_graphs, val_graphs, train_names, val_names = prepare_data(config, data_dir)
     scaler = LabelScaler.fit(train_graphs, config.train.standardise_labels)
+    species = trained_species(train_graphs)
     for g in train_graphs:
         g.target = scaler.transform(_targets(g))
     train_graphs = [g.to(target) for g in train_graphs]
@@ -167,6 +168,7 @@ def fit(
             "config": config.to_dict(),
             "train_names": train_names,
             "val_names": val_names,
+            "species": species,
             **extra,
         }
 
