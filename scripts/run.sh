@@ -3,19 +3,32 @@
 # with the shipped Cu64Zr36 model (cuzr64), print the summary, and write the OVITO-ready file, a CSV
 # and, where the structure carries labels, a parity plot and the metrics. Under a minute once set up.
 #
-#   bash scripts/run.sh [STRUCTURE...]
+#   bash scripts/run.sh [STRUCTURE...] [--types 1=Cu,2=Zr] [--label-column C] [--frame N] [--device cuda]
 #
-# Without arguments it predicts the validation sample train6 of the dataset in $SYMGNN_DATA, else
+# Options are passed on to `symgnn inspect` (the first structure) and `symgnn predict`. Without arguments it predicts the validation sample train6 of the dataset in $SYMGNN_DATA, else
 # ../shared/data/cuzr64. Outputs go to outputs/<timestamp>/. To train a model instead, see the README
 # (symgnn train --config configs/cuzr64.yaml).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STRUCTURES=()
+READ_OPTIONS=()     # how to read the files: for inspect and predict
+PREDICT_OPTIONS=()  # for predict only
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+        --types|--label-column|--frame)
+            [ "$#" -ge 2 ] || { echo "error: $1 needs a value" >&2; exit 2; }
+            READ_OPTIONS+=("$1" "$2"); shift 2 ;;
+        --device)
+            [ "$#" -ge 2 ] || { echo "error: $1 needs a value" >&2; exit 2; }
+            PREDICT_OPTIONS+=("$1" "$2"); shift 2 ;;
+        --overwrite) PREDICT_OPTIONS+=("$1"); shift ;;
+        -*) echo "error: unknown option $1 (run.sh takes --types, --label-column, --frame, --device, --overwrite)" >&2; exit 2 ;;
+        *) STRUCTURES+=("$1"); shift ;;
+    esac
+done
 source "$ROOT/scripts/setup_env.sh"
-cd "$ROOT"
-OUT="outputs/$(date +%Y%m%d-%H%M%S)"
-if [ "$#" -gt 0 ]; then
-    STRUCTURES=("$@")
-else
+OUT="$ROOT/outputs/$(date +%Y%m%d-%H%M%S)"  # structure paths stay relative to where you called from
+if [ "${#STRUCTURES[@]}" -eq 0 ]; then
     DATA="${SYMGNN_DATA:-$ROOT/../shared/data/cuzr64}"
     if [ ! -f "$DATA/train6.pickle" ]; then
         echo "error: $DATA/train6.pickle not found; set SYMGNN_DATA to the cuzr64 data directory" \
@@ -27,6 +40,6 @@ fi
 mkdir -p "$OUT"
 echo "model: cuzr64 (shipped; card: src/symgnn/pretrained/cuzr64.md)"
 echo "outputs: $OUT"
-symgnn inspect "${STRUCTURES[0]}"
-symgnn predict cuzr64 "${STRUCTURES[@]}" --out "$OUT"
+symgnn inspect "${STRUCTURES[0]}" ${READ_OPTIONS[@]+"${READ_OPTIONS[@]}"}
+symgnn predict cuzr64 "${STRUCTURES[@]}" --out "$OUT" ${READ_OPTIONS[@]+"${READ_OPTIONS[@]}"} ${PREDICT_OPTIONS[@]+"${PREDICT_OPTIONS[@]}"}
 echo "done: open $OUT/*.xyz in OVITO (per-atom column predicted_barrier)"
