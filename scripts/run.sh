@@ -3,14 +3,15 @@
 # with the shipped Cu64Zr36 model (cuzr64), print the summary, and write the OVITO-ready file, a CSV
 # and, where the structure carries labels, a parity plot and the metrics. Under a minute once set up.
 #
-#   bash scripts/run.sh [STRUCTURE...] [--types 1=Cu,2=Zr] [--label-column C] [--frame N] [--device cuda]
+#   bash scripts/run.sh [STRUCTURE...] [--out DIR] [--types 1=Cu,2=Zr] [--label-column C] [--frame N] [--device cuda]
 #
 # Options are passed on to `symgnn inspect` (the first structure) and `symgnn predict`. Without arguments it predicts the validation sample train6 of the dataset in $SYMGNN_DATA, else
-# ../shared/data/cuzr64. Outputs go to outputs/<timestamp>/. To train a model instead, see the README
+# ../shared/data/cuzr64. Outputs go to --out DIR, by default outputs/<timestamp>/. To train a model instead, see the README
 # (symgnn train --config configs/cuzr64.yaml).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STRUCTURES=()
+OUT=""
 READ_OPTIONS=()     # how to read the files: for inspect and predict
 PREDICT_OPTIONS=()  # for predict only
 while [ "$#" -gt 0 ]; do
@@ -21,13 +22,16 @@ while [ "$#" -gt 0 ]; do
         --device)
             [ "$#" -ge 2 ] || { echo "error: $1 needs a value" >&2; exit 2; }
             PREDICT_OPTIONS+=("$1" "$2"); shift 2 ;;
+        --out)
+            [ "$#" -ge 2 ] || { echo "error: $1 needs a value" >&2; exit 2; }
+            OUT="$2"; shift 2 ;;
         --overwrite) PREDICT_OPTIONS+=("$1"); shift ;;
-        -*) echo "error: unknown option $1 (run.sh takes --types, --label-column, --frame, --device, --overwrite)" >&2; exit 2 ;;
+        -*) echo "error: unknown option $1 (run.sh takes --out, --types, --label-column, --frame, --device, --overwrite)" >&2; exit 2 ;;
         *) STRUCTURES+=("$1"); shift ;;
     esac
 done
 source "$ROOT/scripts/setup_env.sh"
-OUT="$ROOT/outputs/$(date +%Y%m%d-%H%M%S)"  # structure paths stay relative to where you called from
+OUT="${OUT:-$ROOT/outputs/$(date +%Y%m%d-%H%M%S)}"  # structure paths stay relative to where you called from
 if [ "${#STRUCTURES[@]}" -eq 0 ]; then
     DATA="${SYMGNN_DATA:-$ROOT/../shared/data/cuzr64}"
     if [ ! -f "$DATA/train6.pickle" ]; then

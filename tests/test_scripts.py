@@ -1,0 +1,43 @@
+"""``scripts/run.sh``, the README's main-job command, on a user's own file."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+from ase.io import read
+
+from symgnn.io.lammps_dump import write_lammps_dump
+from tests.test_pretrained import glass_like
+
+RUN_SH = Path(__file__).resolve().parents[1] / "scripts" / "run.sh"
+
+
+def test_run_sh_own_dump_with_options_from_another_directory(tmp_path):
+    """A LAMMPS dump with numeric types and no element column, named relative to the caller's directory
+    (not the repository), with --types, --label-column and --out: inspect and predict both read it."""
+    structure = glass_like(seed=3)
+    dump = write_lammps_dump(tmp_path / "own.dump", structure, {"v_barrier": np.linspace(1.0, 2.0, len(structure))})
+    lines = dump.read_text().splitlines()
+    header = lines.index(next(line for line in lines if line.startswith("ITEM: ATOMS")))
+    columns = lines[header].split()[2:]
+    keep = [k for k, name in enumerate(columns) if name != "element"]
+    rows = [" ".join(line.split()[k] for k in keep) for line in lines[header + 1:]]
+    dump.write_text("\n".join(lines[:header] + ["ITEM: ATOMS " + " ".join(columns[k] for k in keep)] + rows) + "\n")
+    result = subprocess.run(["bash", str(RUN_SH), "own.dump", "--types", "1=Cu,2=Zr", "--label-column", "v_barrier",
+                             "--out", "out"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "label 'v_barrier'" in result.stdout  # inspect read the label column
+    predicted = read(tmp_path / "out" / "own.xyz")
+    assert sorted(set(predicted.get_chemical_symbols())) == ["Cu", "Zr"]
+    assert np.isfinite(predicted.arrays["predicted_barrier"]).all()
+    assert (tmp_path / "out" / "own_parity.png").is_file() and (tmp_path / "out" / "own.dump").is_file()
+
+
+def test_run_sh_refuses_unknown_options_in_one_line():
+    result = subprocess.run(["bash", str(RUN_SH), "glass.dump", "--typos", "1=Cu"], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: unknown option --typos (run.sh takes --out, --types, --label-column, --frame, --device, --overwrite)"]
