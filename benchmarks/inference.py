@@ -4,7 +4,8 @@ For a ~3,000-atom periodic structure (a cubic sub-box of a shared sample, or a r
 when the data is absent) it times, in-process after loading, the whole prediction: periodic graph
 (and the shipped model's descriptors) plus the forward pass. It prints the median over repeats and
 the ratio to SymGNN with the paper's architecture (configs/symgnn_paper.yaml; weights do not change
-the cost, so an untrained SymGNN is timed when no checkpoint is given).
+the cost, so an untrained SymGNN is timed when no checkpoint is given), and the peak memory one
+prediction adds to the process, for both models.
 
     python benchmarks/inference.py [--data DIR] [--model cuzr64] [--atoms 3000] [--repeats 7] [--threads 2]
 """
@@ -53,6 +54,27 @@ def random_box(num_atoms: int, seed: int = 0) -> Structure:
                      np.eye(3) * side, np.array([True] * 3), name="random")
 
 
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise OSError(f"no {field} in /proc/self/status")
+
+
+def peak_memory_growth_mb(predictor: Predictor, structure: Structure) -> float | None:
+    """Peak resident memory (MB) that one prediction adds to the process: the peak (VmHWM) is reset to
+    the current size through ``/proc/self/clear_refs`` first, so earlier work does not count. Large
+    tensors are mapped and unmapped by the allocator, so what a prediction frees is returned and the
+    models can be measured one after another. ``None`` where Linux's /proc interface is missing."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        before = _status_kib("VmRSS")
+        predictor.predict(structure)
+        return (_status_kib("VmHWM") - before) / 1024
+    except OSError:
+        return None
+
+
 def time_prediction(predictor: Predictor, structure: Structure, repeats: int) -> float:
     """Median seconds of ``predictor.predict(structure)`` (graph included), after one warm-up."""
     predictor.predict(structure)
@@ -92,12 +114,17 @@ def main() -> None:
     warnings.simplefilter("ignore", OutOfDistributionWarning)
     shipped = Predictor.from_checkpoint(args.model)
     reference = symgnn_paper_predictor(args.symgnn)
+    our_memory = peak_memory_growth_mb(shipped, structure)  # first calls: nothing cached yet
+    their_memory = peak_memory_growth_mb(reference, structure)
     ours = time_prediction(shipped, structure, args.repeats)
     theirs = time_prediction(reference, structure, args.repeats)
     print(f"structure: {len(structure)} atoms ({source}); torch threads: {args.threads}; median of {args.repeats}")
     print(f"{args.model} ({shipped.model_name}): {ours:.3f} s per structure, graph included")
     print(f"symgnn (paper architecture): {theirs:.3f} s per structure, graph included")
     print(f"ratio symgnn / {args.model}: {theirs / ours:.2f}x")
+    if our_memory is not None and their_memory is not None:
+        print(f"peak memory added by one prediction: {args.model} {our_memory:.0f} MB, symgnn {their_memory:.0f} MB "
+              f"(ratio symgnn / {args.model}: {their_memory / max(our_memory, 1e-9):.2f}x)")
 
 
 if __name__ == "__main__":
