@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import yaml
 
+from symgnn.benchmark.memory import peak_memory_growth
 from symgnn.data.registry import load_sample, resolve_data_dir
 from symgnn.data.structure import Structure
 from symgnn.errors import SymgnnError
@@ -52,27 +53,6 @@ def random_box(num_atoms: int, seed: int = 0) -> Structure:
     side = (num_atoms / 0.064) ** (1 / 3)
     return Structure(rng.choice([29, 40], num_atoms, p=[0.64, 0.36]), rng.random((num_atoms, 3)) * side,
                      np.eye(3) * side, np.array([True] * 3), name="random")
-
-
-def _status_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise OSError(f"no {field} in /proc/self/status")
-
-
-def peak_memory_growth_mb(predictor: Predictor, structure: Structure) -> float | None:
-    """Peak resident memory (MB) that one prediction adds to the process: the peak (VmHWM) is reset to
-    the current size through ``/proc/self/clear_refs`` first, so earlier work does not count. Large
-    tensors are mapped and unmapped by the allocator, so what a prediction frees is returned and the
-    models can be measured one after another. ``None`` where Linux's /proc interface is missing."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        before = _status_kib("VmRSS")
-        predictor.predict(structure)
-        return (_status_kib("VmHWM") - before) / 1024
-    except OSError:
-        return None
 
 
 def time_prediction(predictor: Predictor, structure: Structure, repeats: int) -> float:
@@ -114,8 +94,8 @@ def main() -> None:
     warnings.simplefilter("ignore", OutOfDistributionWarning)
     shipped = Predictor.from_checkpoint(args.model)
     reference = symgnn_paper_predictor(args.symgnn)
-    our_memory = peak_memory_growth_mb(shipped, structure)  # first calls: nothing cached yet
-    their_memory = peak_memory_growth_mb(reference, structure)
+    _, our_memory = peak_memory_growth(lambda: shipped.predict(structure))  # first calls: nothing cached yet
+    _, their_memory = peak_memory_growth(lambda: reference.predict(structure))
     ours = time_prediction(shipped, structure, args.repeats)
     theirs = time_prediction(reference, structure, args.repeats)
     print(f"structure: {len(structure)} atoms ({source}); torch threads: {args.threads}; median of {args.repeats}")

@@ -3,7 +3,8 @@
 Trains each config for the same wall-clock budget on this machine (one after the other, the same
 thread count), then prints per config: seconds per epoch, optimiser steps, the time at which the
 validation Pearson first reached each threshold, and the best validation Pearson; and the ratios
-(SymGNN paper / chosen) of time per epoch and time to each threshold. ``--from-runs`` reads finished
+(SymGNN paper / chosen) of time per epoch and time to each threshold, and the peak memory each
+training added to the process. ``--from-runs`` reads finished
 run directories instead of training (their metrics.jsonl), for budgets longer than a session.
 
     python benchmarks/training_cost.py [--config configs/cuzr64.yaml] [--reference configs/symgnn_paper.yaml]
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from symgnn.benchmark.memory import peak_memory_growth
 from symgnn.train.config import load_config
 from symgnn.train.loop import fit
 
@@ -76,8 +78,11 @@ def main() -> None:
         budget = "runs read from disk"
     else:
         out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="symgnn-cost-"))
-        chosen = run_summary(train_for(Path(args.config), args.minutes, args.data, out))
-        reference = run_summary(train_for(Path(args.reference), args.minutes, args.data, out))
+        chosen_run, chosen_memory = peak_memory_growth(lambda: train_for(Path(args.config), args.minutes, args.data, out))
+        reference_run, reference_memory = peak_memory_growth(
+            lambda: train_for(Path(args.reference), args.minutes, args.data, out))
+        chosen, reference = run_summary(chosen_run), run_summary(reference_run)
+        chosen["peak_memory_mb"], reference["peak_memory_mb"] = chosen_memory, reference_memory
         budget = f"{args.minutes:g} min each, {args.threads} torch threads, runs in {out}"
     print(f"training cost ({budget})")
     for label, s in (("chosen", chosen), ("symgnn paper", reference)):
@@ -85,6 +90,9 @@ def main() -> None:
         print(f"{label:>13} {s['model']}: {s['seconds_per_epoch']:.1f} s/epoch, {s['epochs']} epochs, "
               f"{s['steps']} steps, best val Pearson {s['best_val_pearson']:.3f}; {reached}")
     print(f"ratio time per epoch (symgnn paper / chosen): {reference['seconds_per_epoch'] / chosen['seconds_per_epoch']:.2f}x")
+    if chosen.get("peak_memory_mb") and reference.get("peak_memory_mb"):
+        print(f"peak memory added by training: chosen {chosen['peak_memory_mb']:.0f} MB, symgnn paper "
+              f"{reference['peak_memory_mb']:.0f} MB (ratio {reference['peak_memory_mb'] / chosen['peak_memory_mb']:.2f}x)")
     for t in THRESHOLDS:
         a, b = chosen["seconds_to"][t], reference["seconds_to"][t]
         ratio = "n/a (chosen did not reach it)" if math.isinf(a) else ("inf (symgnn paper did not reach it)" if math.isinf(b) else f"{b / a:.2f}x")
