@@ -12,7 +12,7 @@ import numpy as np
 from symgnn.data.structure import Structure
 from symgnn.errors import SymgnnError
 from symgnn.metrics import metrics_by_species, regression_metrics
-from symgnn.predictor import Predictor
+from symgnn.predictor import DEFAULT_MAX_ATOMS, Predictor
 
 
 @dataclass
@@ -41,13 +41,14 @@ class Evaluation:
         }
 
 
-def evaluate(predictor: Predictor, structures: list[Structure]) -> Evaluation:
-    """Predict every structure and collect predictions with their labels."""
+def evaluate(predictor: Predictor, structures: list[Structure], max_atoms: int | None = DEFAULT_MAX_ATOMS) -> Evaluation:
+    """Predict every structure (block by block above ``max_atoms`` atoms) and collect predictions with
+    their labels."""
     predictions, truths, numbers, samples = [], [], [], []
     for structure in structures:
         if structure.labels is None:
             raise SymgnnError(f"{structure.name}: no label to evaluate against (give --label-column)")
-        predictions.append(predictor.predict(structure))
+        predictions.append(predictor.predict(structure, max_atoms=max_atoms))
         truths.append(np.asarray(structure.labels, dtype=np.float64))
         numbers.append(structure.numbers)
         samples.append(np.full(len(structure), structure.name, dtype=object))

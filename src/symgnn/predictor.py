@@ -6,6 +6,7 @@ through :class:`Predictor`, so a checkpoint is interpreted in exactly one place.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,13 @@ import torch
 from torch import nn
 from torch_geometric.data import Data
 
+from symgnn.data.blocks import DEFAULT_MAX_ATOMS, plan_blocks, spatial_blocks
 from symgnn.data.structure import Structure
-from symgnn.errors import SymgnnError
+from symgnn.errors import InputWarning, SymgnnError
 from symgnn.graph import build_graph, graph_on
 from symgnn.models import build_model
+from symgnn.models.receptive import dependency_radius
+from symgnn.nn.descriptor_input import OutOfDistributionWarning, warn_extrapolation
 from symgnn.train.checkpoint import load_checkpoint
 
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
@@ -116,10 +120,47 @@ class Predictor:
     @torch.no_grad()
     def predict_graph(self, data: Data) -> np.ndarray:
         """Barrier per atom in label units (eV) for a graph built at this model's cutoff."""
-        self.model.eval()
-        output = self.model(graph_on(data, self.device))[:, 0]
-        return (output.double().cpu().numpy() * self.label_std) + self.label_mean
+        return self._forward(data)[0]
 
-    def predict(self, structure: Structure) -> np.ndarray:
-        """Barrier per atom (eV) for ``structure``."""
-        return self.predict_graph(self.graph(structure))
+    @torch.no_grad()
+    def _forward(self, data: Data) -> tuple[np.ndarray, Data]:
+        """Predictions (eV) and the graph the model ran on (what it cached there, e.g. which atoms
+        lie outside the training data, stays readable)."""
+        self.model.eval()
+        moved = graph_on(data, self.device)
+        output = self.model(moved)[:, 0]
+        return (output.double().cpu().numpy() * self.label_std) + self.label_mean, moved
+
+    def predict(self, structure: Structure, max_atoms: int | None = DEFAULT_MAX_ATOMS) -> np.ndarray:
+        """Barrier per atom (eV) for ``structure``.
+
+        A structure of more than ``max_atoms`` atoms is predicted block by block
+        (:mod:`symgnn.data.blocks`): each block carries a halo as wide as the model's dependency
+        radius, so the predictions are the whole structure's while memory stays that of a block of
+        about ``max_atoms`` atoms. ``None`` predicts any structure whole, as do models that declare
+        ``blockwise = False``.
+        """
+        if max_atoms is not None and max_atoms < 1:
+            raise SymgnnError(f"max_atoms must be positive, got {max_atoms}")
+        if max_atoms is None or len(structure) <= max_atoms or not getattr(self.model, "blockwise", True):
+            return self.predict_graph(self.graph(structure))
+        check_species(structure, self.species)
+        halo = dependency_radius(self.model, self.cutoff)
+        counts = plan_blocks(structure, halo, max_atoms)
+        if counts == (1, 1, 1):
+            warnings.warn(f"{structure.name}: {len(structure)} atoms, more than {max_atoms}, but the cell is too thin to "
+                          f"cut into blocks of that size with a {halo:g} Å halo: predicted whole", InputWarning, stacklevel=2)
+            return self.predict_graph(self.graph(structure))
+        prediction = np.full(len(structure), np.nan)
+        outside: list[np.ndarray] = []
+        for block in spatial_blocks(structure, halo, counts):
+            with warnings.catch_warnings():  # the halo's cut neighbourhoods look out of distribution
+                warnings.simplefilter("ignore", OutOfDistributionWarning)
+                values, ran_on = self._forward(build_graph(block.structure, self.cutoff))
+            prediction[block.atoms[block.inner]] = values[block.inner]
+            flags = getattr(ran_on, "outside_training", None)
+            if flags is not None:
+                outside.append(flags.cpu().numpy()[block.inner])
+        if outside:
+            warn_extrapolation(structure.name, float(np.concatenate(outside).mean()))
+        return prediction

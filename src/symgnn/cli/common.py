@@ -19,6 +19,11 @@ LabelColumnOption = Annotated[
 TypesOption = Annotated[Optional[str], typer.Option("--types", help="Type map for numeric types, e.g. 1=Cu,2=Zr.")]
 OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Replace existing output files.")]
 DeviceOption = Annotated[str, typer.Option("--device", help="cpu, cuda, cuda:N or auto.")]
+MaxAtomsOption = Annotated[
+    int,
+    typer.Option("--max-atoms", help="Structures above this many atoms are predicted in blocks of about this size, "
+                 "with a halo (same predictions, bounded memory; about 90 kB per atom for cuzr64)."),
+]
 FrameOption = Annotated[
     Optional[int],
     typer.Option("--frame", help="Frame of a multi-frame file: 0 = the first, -1 = the last (default: the last, with a warning)."),

@@ -9,8 +9,10 @@ from typing import Optional
 import typer
 
 from symgnn.cli.common import (
-    DataOption, DeviceOption, FrameOption, LabelColumnOption, ModelArgument, OverwriteOption, TypesOption,
+    DataOption, DeviceOption, FrameOption, LabelColumnOption, MaxAtomsOption, ModelArgument, OverwriteOption,
+    TypesOption,
 )
+from symgnn.data.blocks import DEFAULT_MAX_ATOMS
 
 
 def register(app: typer.Typer) -> None:
@@ -23,6 +25,7 @@ def register(app: typer.Typer) -> None:
         label_column: LabelColumnOption = None,
         types: TypesOption = None,
         frame: FrameOption = None,
+        max_atoms: MaxAtomsOption = DEFAULT_MAX_ATOMS,
         json_path: Optional[Path] = typer.Option(None, "--json", help="Write the metrics as JSON here."),
         plot: Optional[Path] = typer.Option(None, "--plot", help="Parity plot PNG (default: beside --json, or parity-<split>.png)."),
         overwrite: OverwriteOption = False,
@@ -42,7 +45,7 @@ def register(app: typer.Typer) -> None:
         for path in (json_path, plot_path):
             if path is not None:
                 check_writable(path, overwrite)
-        result = run_evaluation(predictor, loaded)
+        result = run_evaluation(predictor, loaded, max_atoms=max_atoms)
         result.metadata = {"checkpoint": str(checkpoint), "split": None if structures else split,
                            "samples": [s.name for s in loaded]}
         report = result.report()

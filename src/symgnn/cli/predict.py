@@ -7,7 +7,10 @@ from pathlib import Path
 
 import typer
 
-from symgnn.cli.common import DeviceOption, FrameOption, LabelColumnOption, ModelArgument, OverwriteOption, TypesOption
+from symgnn.cli.common import (
+    DeviceOption, FrameOption, LabelColumnOption, MaxAtomsOption, ModelArgument, OverwriteOption, TypesOption,
+)
+from symgnn.data.blocks import DEFAULT_MAX_ATOMS
 
 
 def register(app: typer.Typer) -> None:
@@ -19,6 +22,7 @@ def register(app: typer.Typer) -> None:
         label_column: LabelColumnOption = None,
         types: TypesOption = None,
         frame: FrameOption = None,
+        max_atoms: MaxAtomsOption = DEFAULT_MAX_ATOMS,
         overwrite: OverwriteOption = False,
         device: DeviceOption = "cpu",
     ) -> None:
@@ -43,7 +47,7 @@ def register(app: typer.Typer) -> None:
         for path in structures:
             structure = read_user_structure(path, label_column, types, frame)
             start = time.perf_counter()
-            prediction = predictor.predict(structure)
+            prediction = predictor.predict(structure, max_atoms=max_atoms)
             seconds = time.perf_counter() - start
             score = "-"
             plot = out / f"{Path(path).stem}_parity.png"

@@ -40,9 +40,7 @@ from torch_geometric.data import Data
 from torch_geometric.nn import MessagePassing
 
 from symgnn.errors import SymgnnError
-
-# Layer lists whose length is the number of message-passing rounds, by the names our models use.
-_LAYER_LISTS = ("layers", "interactions", "convs", "messages")
+from symgnn.models.receptive import receptive_hops  # noqa: F401  (re-exported: explain's public API)
 
 
 def mask_route(model: nn.Module) -> str:
@@ -57,20 +55,6 @@ def mask_route(model: nn.Module) -> str:
         f"model '{name}': cannot be explained; it must read data.edge_mask (and declare "
         "supports_edge_mask = True) or pass messages through torch_geometric MessagePassing layers"
     )
-
-
-def receptive_hops(model: nn.Module) -> int:
-    """Message-passing rounds of ``model``: ``model.num_hops`` if set, else the length of its layer
-    list (``layers``, ``interactions``, ``convs`` or ``messages``)."""
-    hops = getattr(model, "num_hops", None)
-    if hops is not None:
-        return int(hops)
-    for name in _LAYER_LISTS:
-        layers = getattr(model, name, None)
-        if isinstance(layers, nn.ModuleList) and len(layers) > 0:
-            return len(layers)
-    name = getattr(model, "registry_name", type(model).__name__)
-    raise SymgnnError(f"model '{name}': cannot tell its number of message-passing layers; set model.num_hops")
 
 
 class MaskCarrier(MessagePassing):

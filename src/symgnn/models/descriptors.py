@@ -111,6 +111,14 @@ class DescriptorConfig:
         shells = [self.default_shell_cutoff, *self.shell_cutoffs.values()]
         return max(self.radial_cutoff, *self.coarse_grain, *shells)
 
+    @property
+    def reach(self) -> float:
+        """How far (Å) the atoms that change one atom's descriptors can be: its own features read
+        neighbours up to the radial and first-shell cutoffs, and coarse-graining averages those over
+        neighbours up to the largest coarse-graining radius."""
+        shells = [self.default_shell_cutoff, *self.shell_cutoffs.values()]
+        return max(self.radial_cutoff, *shells) + max(self.coarse_grain, default=0.0)
+
     def feature_names(self) -> list[str]:
         """Names of the columns :func:`compute_descriptors` returns, in order."""
         symbols = [_symbol(z) for z in self.species]

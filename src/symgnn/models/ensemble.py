@@ -42,7 +42,7 @@ class Ensemble(nn.Module):
     @property
     def num_hops(self) -> int:
         """Message-passing rounds of the members (all members are the same architecture)."""
-        from symgnn.explain.hooks import receptive_hops
+        from symgnn.models.receptive import receptive_hops
 
         return receptive_hops(self.members[0])
 

@@ -36,6 +36,9 @@ class GCN(nn.Module):
     """
 
     uses_graph = True
+    #: Not predicted block by block (symgnn.data.blocks): it reads absolute positions, which a block's
+    #: periodic images change, and its degree normalisation reaches one neighbour shell past its layers.
+    blockwise = False
 
     def __init__(self, *, hidden: int = 32, num_layers: int = 4, use_positions: bool = True, out_dim: int = 1) -> None:
         super().__init__()

@@ -85,13 +85,19 @@ class DescriptorInput(nn.Module):
         # up. Real glass samples stay within about 12 spreads (train0 9.6, train6 11.8 for the
         # shipped model). Predictions for such atoms are extrapolations: say so.
         outside = (scaled.abs() > CLIP).any(dim=1)
-        if not self.training and bool(outside.any()):
-            share = float(outside.float().mean())
-            if share > 0.01:
-                name = getattr(data, "name", None)
-                warnings.warn(
-                    (f"{name}: " if isinstance(name, str) else "") + f"{share:.0%} of the atoms have structure descriptors far outside the training data "
-                    f"(more than {CLIP:g} standard deviations): their predictions are extrapolations",
-                    OutOfDistributionWarning, stacklevel=2,
-                )
+        if not self.training:
+            data.outside_training = outside  # per atom, for callers that report on part of the graph
+            if bool(outside.any()):
+                warn_extrapolation(getattr(data, "name", None), float(outside.float().mean()))
         return scaled.clamp(-CLIP, CLIP)
+
+
+def warn_extrapolation(name: str | None, share: float) -> None:
+    """Warn (:class:`OutOfDistributionWarning`) when more than 1 % of a structure's atoms, ``share``,
+    have descriptors far outside the training data."""
+    if share > 0.01:
+        warnings.warn(
+            (f"{name}: " if isinstance(name, str) else "") + f"{share:.0%} of the atoms have structure descriptors far outside the training data "
+            f"(more than {CLIP:g} standard deviations): their predictions are extrapolations",
+            OutOfDistributionWarning, stacklevel=3,
+        )
