@@ -141,7 +141,7 @@ class Predictor:
         ``blockwise = False``.
         """
         if max_atoms is not None and max_atoms < 1:
-            raise SymgnnError(f"max_atoms must be positive, got {max_atoms}")
+            raise SymgnnError(f"--max-atoms must be positive, got {max_atoms}")
         if max_atoms is None or len(structure) <= max_atoms or not getattr(self.model, "blockwise", True):
             return self.predict_graph(self.graph(structure))
         check_species(structure, self.species)

@@ -130,7 +130,7 @@ def test_descriptor_reach_counts_in_the_halo():
 
 def test_max_atoms_must_be_positive():
     predictor = _small_predictor("painn")
-    with pytest.raises(SymgnnError, match="max_atoms must be positive"):
+    with pytest.raises(SymgnnError, match="--max-atoms must be positive, got 0"):
         predictor.predict(random_structure(50), max_atoms=0)
 
 
