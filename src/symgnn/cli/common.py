@@ -22,7 +22,7 @@ DeviceOption = Annotated[str, typer.Option("--device", help="cpu, cuda, cuda:N o
 MaxAtomsOption = Annotated[
     int,
     typer.Option("--max-atoms", help="Structures above this many atoms are predicted in blocks of about this size, "
-                 "with a halo (same predictions, bounded memory; about 90 kB per atom for cuzr64)."),
+                 "with a halo (same predictions, bounded memory; about 80 kB per atom for cuzr64)."),
 ]
 FrameOption = Annotated[
     Optional[int],
