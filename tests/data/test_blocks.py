@@ -53,6 +53,10 @@ def test_small_structures_and_uncuttable_cells_are_not_cut():
     assert plan_blocks(small, 10.0, 1000) == (1, 1, 1)
     thin = random_structure(3000, seed=2)  # a 36 Å box cannot hold a block and two 20 Å halos
     assert plan_blocks(thin, 20.0, 1000) == (1, 1, 1)
+    cluster = random_structure(3000, seed=2, pbc=False)  # no periodic axis to cut
+    assert plan_blocks(cluster, 5.0, 1000) == (1, 1, 1)
+    slab = random_structure(4000, seed=2, cell=SHEARED, pbc=[True, True, False])
+    assert plan_blocks(slab, 5.0, 2000)[2] == 1 and plan_blocks(slab, 5.0, 2000) != (1, 1, 1)
 
 
 SMALL_DESCRIPTORS = {"radial_cutoff": 3.0, "coarse_grain": [3.0], "default_shell_cutoff": 3.0, "shell_cutoffs": {}}
@@ -169,5 +173,5 @@ def test_a_cell_too_thin_to_cut_is_predicted_whole_with_a_warning():
     predictor = Predictor(build_model("painn", hidden=8, num_layers=2).eval(), 1.5, 0.3, 6.0, "painn", {})
     structure = random_structure(1500, seed=6)  # a 28 Å box against a 12 Å halo
     whole = predictor.predict(structure, max_atoms=None)
-    with pytest.warns(InputWarning, match=r"random6: 1500 atoms, more than 1000, but the cell is too thin .* predicted whole"):
+    with pytest.warns(InputWarning, match=r"random6: 1500 atoms, more than 1000, but its periodic axes cannot be cut .* 12 Å halo: predicted whole"):
         np.testing.assert_array_equal(predictor.predict(structure, max_atoms=1000), whole)

@@ -47,12 +47,13 @@ def plane_spacings(cell: np.ndarray) -> np.ndarray:
 def plan_blocks(structure: Structure, halo: float, max_atoms: int) -> tuple[int, int, int]:
     """Blocks per cell axis: the split with the least total work (atoms summed over blocks, halos
     included) whose blocks hold at most ``max_atoms`` atoms (estimated at uniform density).
-    ``(1, 1, 1)`` (predict whole) when the structure fits, or when no split gets that small: a cell
-    too thin for blocks and their halos."""
+    ``(1, 1, 1)`` (predict whole) when the structure fits, or when no split gets that small: no
+    periodic axis, or a cell too thin for blocks and their halos."""
     n = len(structure)
-    if n <= max_atoms:
+    if n <= max_atoms or not structure.pbc.any():
         return (1, 1, 1)
-    halo_fraction = np.where(structure.pbc, halo / plane_spacings(structure.cell), np.inf)
+    spacing = plane_spacings(structure.cell)
+    halo_fraction = np.array([halo / spacing[a] if structure.pbc[a] else np.inf for a in range(3)])
     choices = []
     for a in range(3):
         counts = [1] + [k for k in range(2, MAX_BLOCKS_PER_AXIS + 1) if 1.0 / k + 2 * halo_fraction[a] < 1.0]
