@@ -149,7 +149,7 @@ class Predictor:
         counts = plan_blocks(structure, halo, max_atoms)
         if counts == (1, 1, 1):
             warnings.warn(f"{structure.name}: {len(structure)} atoms, more than {max_atoms}, but its periodic axes cannot "
-                          f"be cut into blocks of that size with a {halo:g} Å halo: predicted whole", InputWarning, stacklevel=2)
+                          f"be cut into blocks of that size with a {halo:g} Å halo at a sensible cost: predicted whole", InputWarning, stacklevel=2)
             return self.predict_graph(self.graph(structure))
         prediction = np.full(len(structure), np.nan)
         outside: list[np.ndarray] = []

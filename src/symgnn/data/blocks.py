@@ -23,6 +23,9 @@ import numpy as np
 from symgnn.data.structure import Structure
 
 MAX_BLOCKS_PER_AXIS = 32
+#: A split is refused when its blocks, halos included, add up to more than this many times the atoms:
+#: halos as wide as the blocks make the work explode for little memory saved.
+MAX_WORK_FACTOR = 30.0
 #: Structures above this many atoms are predicted in blocks of about this size (memory stays bounded).
 DEFAULT_MAX_ATOMS = 50_000
 
@@ -46,9 +49,10 @@ def plane_spacings(cell: np.ndarray) -> np.ndarray:
 
 def plan_blocks(structure: Structure, halo: float, max_atoms: int) -> tuple[int, int, int]:
     """Blocks per cell axis: the split with the least total work (atoms summed over blocks, halos
-    included) whose blocks hold at most ``max_atoms`` atoms (estimated at uniform density).
-    ``(1, 1, 1)`` (predict whole) when the structure fits, or when no split gets that small: no
-    periodic axis, or a cell too thin for blocks and their halos."""
+    included) whose blocks hold at most ``max_atoms`` atoms (estimated at uniform density), if that
+    work is at most ``MAX_WORK_FACTOR`` times the atoms. ``(1, 1, 1)`` (predict whole) when the
+    structure fits, or when no split qualifies: no periodic axis, or a cell too thin for blocks and
+    their halos."""
     n = len(structure)
     if n <= max_atoms or not structure.pbc.any():
         return (1, 1, 1)
@@ -68,7 +72,9 @@ def plan_blocks(structure: Structure, halo: float, max_atoms: int) -> tuple[int,
                 blocks *= k
         # Ties (equal work up to round-off) go to fewer blocks.
         work = (round(block_atoms * blocks, 6), blocks)
-        if block_atoms <= max_atoms and (best_fit is None or work < best_fit[0]):
+        if block_atoms > max_atoms or block_atoms * blocks > MAX_WORK_FACTOR * n:
+            continue
+        if best_fit is None or work < best_fit[0]:
             best_fit = (work, counts)
     return best_fit[1] if best_fit is not None else (1, 1, 1)
 
