@@ -20,21 +20,14 @@ import numpy as np
 import torch
 
 from symgnn.data.registry import load_sample
-from symgnn.data.structure import Structure
 from symgnn.errors import SymgnnError
+from symgnn.benchmark.boxes import random_box
 from symgnn.explain.gnnexplainer import ExplainConfig, explain_fields
 from symgnn.explain.hooks import receptive_hops
 from symgnn.explain.subgraph import ReceptiveField, receptive_field
 from symgnn.graph import build_graph
 from symgnn.models import build_model
 from symgnn.predictor import Predictor
-
-
-def random_box(num_atoms: int = 8000, seed: int = 0) -> Structure:
-    rng = np.random.default_rng(seed)
-    side = (num_atoms / 0.064) ** (1 / 3)
-    return Structure(rng.choice([29, 40], num_atoms, p=[0.64, 0.36]), rng.random((num_atoms, 3)) * side,
-                     np.eye(3) * side, np.array([True] * 3), name="random")
 
 
 def whole_graph_field(data, atom: int) -> ReceptiveField:

@@ -20,24 +20,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from symgnn.benchmark.boxes import random_box, replicate
 from symgnn.benchmark.memory import peak_memory_growth
 from symgnn.data.blocks import plan_blocks
 from symgnn.data.registry import load_sample, resolve_data_dir
-from symgnn.data.structure import Structure
 from symgnn.errors import SymgnnError
 from symgnn.models.receptive import dependency_radius
 from symgnn.nn.descriptor_input import OutOfDistributionWarning
 from symgnn.predictor import Predictor
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def replicate(structure: Structure, replicas: int) -> Structure:
-    """``structure`` repeated ``replicas`` times along each cell vector (a periodic supercell)."""
-    shifts = np.array([[i, j, k] for i in range(replicas) for j in range(replicas) for k in range(replicas)], dtype=float)
-    positions = (structure.positions[None, :, :] + (shifts @ structure.cell)[:, None, :]).reshape(-1, 3)
-    return Structure(np.tile(structure.numbers, len(shifts)), positions, structure.cell * replicas, structure.pbc,
-                     name=f"{structure.name}x{replicas}")
 
 
 def main() -> None:
@@ -53,10 +45,7 @@ def main() -> None:
         data_dir = resolve_data_dir(args.data or os.environ.get("SYMGNN_DATA") or ROOT.parent / "shared" / "data" / "cuzr64")
         base, source = load_sample("train6", data_dir), "train6"
     except SymgnnError:
-        rng = np.random.default_rng(0)
-        side = (8000 / 0.064) ** (1 / 3)
-        base = Structure(rng.choice([29, 40], 8000, p=[0.64, 0.36]), rng.random((8000, 3)) * side, np.eye(3) * side,
-                         np.array([True] * 3), name="random")
+        base = random_box(8000)
         source = "random Cu64Zr36 box (no data found)"
         warnings.simplefilter("ignore", OutOfDistributionWarning)
     structure = replicate(base, args.replicas)

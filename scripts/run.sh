@@ -5,9 +5,10 @@
 #
 #   bash scripts/run.sh [STRUCTURE...] [--out DIR] [--types 1=Cu,2=Zr] [--label-column C] [--frame N] [--device cuda]
 #
-# Options are passed on to `symgnn inspect` (the first structure) and `symgnn predict`. Without arguments it predicts the validation sample train6 of the dataset in $SYMGNN_DATA, else
-# ../shared/data/cuzr64. Outputs go to --out DIR, by default outputs/<timestamp>/. To train a model instead, see the README
-# (symgnn train --config configs/cuzr64.yaml).
+# Options are passed on to `symgnn inspect` (the first structure) and `symgnn predict`. Without
+# structures it predicts the validation sample train6 of the dataset in $SYMGNN_DATA, else
+# ../shared/data/cuzr64. Outputs go to --out DIR, by default outputs/<timestamp>/. To train a model
+# instead, see the README (symgnn train --config configs/cuzr64.yaml).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STRUCTURES=()

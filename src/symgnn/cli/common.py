@@ -38,6 +38,22 @@ def read_user_structure(path: Path, label_column: str | None, types: str | None,
     return read_structure(path, label_column=label_column, types=parse_type_map(types) if types else None, index=frame)
 
 
+def read_file_or_sample(
+    target: str, label_column: str | None, types: str | None, frame: int | None, data_dir: Path | None
+) -> Structure:
+    """A structure file, or else a dataset sample name such as ``train6`` (from ``--data``/$SYMGNN_DATA)."""
+    from symgnn.data import registry
+    from symgnn.io.read import apply_label_column
+
+    name = target.removesuffix(".pickle")
+    if Path(target).exists() or name not in registry.sample_names():
+        return read_user_structure(Path(target), label_column, types, frame)  # a missing file says so
+    if frame not in (None, 0, -1):
+        raise SymgnnError(f"--frame {frame}: the dataset sample {name} holds one structure")
+    structure = registry.load_sample(name, data_dir)
+    return structure if label_column is None else apply_label_column(structure, label_column, Path(target))
+
+
 def load_labelled_structures(
     files: list[Path] | None, dataset: str, split: str, data_dir: Path | None, label_column: str | None,
     types: str | None, frame: int | None = None,

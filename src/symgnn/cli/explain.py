@@ -59,18 +59,9 @@ def register(app: typer.Typer) -> None:
             raise SymgnnError("give exactly one of --atoms and --sample")
         predictor = Predictor.from_checkpoint(checkpoint, device)
         path = Path(structure)
-        if path.exists():
-            from symgnn.cli.common import read_user_structure
+        from symgnn.cli.common import read_file_or_sample
 
-            loaded = read_user_structure(path, label_column, types, frame)
-        else:
-            from symgnn.data import registry
-
-            if structure not in registry.sample_names():
-                raise SymgnnError(f"{structure}: no such file or dataset sample")
-            if frame not in (None, 0, -1):
-                raise SymgnnError(f"--frame {frame}: the dataset sample {structure} holds one structure")
-            loaded = registry.load_sample(structure, data_dir)
+        loaded = read_file_or_sample(structure, label_column, types, frame, data_dir)
         target = out or Path(f"explain_{path.stem}")
         run = ExplainRun(
             top_k=top_k, n_random=random_sets, sanity_atoms=sanity_atoms, figures=not no_figures, hops=hops,

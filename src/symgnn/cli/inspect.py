@@ -9,7 +9,7 @@ from typing import Any, Optional
 import numpy as np
 import typer
 
-from symgnn.cli.common import FrameOption, LabelColumnOption, TypesOption
+from symgnn.cli.common import FrameOption, LabelColumnOption, TypesOption, read_file_or_sample
 from symgnn.data.structure import Structure
 
 AMU_PER_A3_TO_G_PER_CM3 = 1.66053906660  # 1 amu/Å^3 in g/cm^3
@@ -107,23 +107,6 @@ def _print_table(summary: dict[str, Any]) -> None:
     Console().print(table)
 
 
-def load_for_inspect(target: str, label_column: str | None, types: str | None, data_dir: Path | None,
-                     frame: int | None = None) -> Structure:
-    """A structure file, or else a dataset sample name such as ``train0`` (from ``--data``/SYMGNN_DATA)."""
-    from symgnn.data import registry
-    from symgnn.errors import SymgnnError
-    from symgnn.io.read import apply_label_column, read_structure
-
-    if not Path(target).exists() and target.removesuffix(".pickle") in registry.sample_names():
-        if frame not in (None, 0, -1):
-            raise SymgnnError(f"--frame {frame}: the dataset sample {target} holds one structure")
-        structure = registry.load_sample(target, data_dir)
-        if label_column is not None:
-            structure = apply_label_column(structure, label_column, Path(target))
-        return structure
-    return read_structure(target, label_column=label_column, types=types, index=frame)
-
-
 def register(app: typer.Typer) -> None:
     @app.command()
     def inspect(
@@ -136,7 +119,7 @@ def register(app: typer.Typer) -> None:
         data: Optional[Path] = typer.Option(None, "--data", help="Dataset directory for sample names (default: $SYMGNN_DATA)."),
     ) -> None:
         """Show atoms, species, cell, density, neighbour counts and label statistics of a structure."""
-        summary = summarize(load_for_inspect(structure, label_column, types, data, frame), cutoff)
+        summary = summarize(read_file_or_sample(structure, label_column, types, frame, data), cutoff)
         if as_json:
             typer.echo(json.dumps(summary, indent=2))
         else:

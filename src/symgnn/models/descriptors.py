@@ -107,17 +107,21 @@ class DescriptorConfig:
         return table
 
     @property
+    def own_cutoff(self) -> float:
+        """The farthest neighbour an atom's own (not coarse-grained) features read: radial densities
+        and first shells."""
+        return max(self.radial_cutoff, self.default_shell_cutoff, *self.shell_cutoffs.values())
+
+    @property
     def search_cutoff(self) -> float:
-        shells = [self.default_shell_cutoff, *self.shell_cutoffs.values()]
-        return max(self.radial_cutoff, *self.coarse_grain, *shells)
+        """The neighbour-list cutoff that serves every feature, coarse-graining included."""
+        return max(self.own_cutoff, *self.coarse_grain)
 
     @property
     def reach(self) -> float:
-        """How far (Å) the atoms that change one atom's descriptors can be: its own features read
-        neighbours up to the radial and first-shell cutoffs, and coarse-graining averages those over
-        neighbours up to the largest coarse-graining radius."""
-        shells = [self.default_shell_cutoff, *self.shell_cutoffs.values()]
-        return max(self.radial_cutoff, *shells) + max(self.coarse_grain, default=0.0)
+        """How far (Å) the atoms that change one atom's descriptors can be: coarse-graining averages
+        the neighbours' own features over the largest coarse-graining radius."""
+        return self.own_cutoff + max(self.coarse_grain, default=0.0)
 
     def feature_names(self) -> list[str]:
         """Names of the columns :func:`compute_descriptors` returns, in order."""
