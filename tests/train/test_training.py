@@ -233,3 +233,22 @@ def test_checkpoint_records_species_and_predictor_refuses_others(tmp_path, one_t
     ternary = Structure(numbers, known.positions, known.cell, known.pbc, name="cuzral.xyz")
     with pytest.raises(SymgnnError, match=r"^cuzral.xyz: holds Al, which the model never saw in training \(it knows Cu, Zr\)"):
         predictor.predict(ternary)
+
+
+def test_position_noise_changes_training_and_resumes_exactly(tmp_path, one_thread):
+    """Displacement noise changes what is learned, and the per-epoch seeding makes a resumed run draw
+    the same displacements as an unbroken one."""
+    from symgnn.io.write import write_predictions
+
+    write_predictions(random_structure(70, seed=2), {}, tmp_path, "a")
+    write_predictions(random_structure(70, seed=3), {}, tmp_path, "b")
+    a, b = tmp_path / "a.xyz", tmp_path / "b.xyz"
+    fit(config_for(a, b, 3), None, tmp_path / "clean", progress=False, log=lambda *_: None)
+    fit(config_for(a, b, 3, position_noise=0.1), None, tmp_path / "whole", progress=False, log=lambda *_: None)
+    fit(config_for(a, b, 2, position_noise=0.1), None, tmp_path / "split", progress=False, log=lambda *_: None)
+    fit(config_for(a, b, 3, position_noise=0.1), None, tmp_path / "split", resume=True, progress=False, log=lambda *_: None)
+    weights = {name: torch.load(tmp_path / name / "last.pt", weights_only=True)["state_dict"] for name in ("clean", "whole", "split")}
+    assert all(torch.equal(weights["whole"][k], weights["split"][k]) for k in weights["whole"])
+    assert not all(torch.equal(weights["whole"][k], weights["clean"][k]) for k in weights["whole"])
+    with pytest.raises(SymgnnError, match="position_noise"):
+        config_from_dict({"train": {"position_noise": -0.1}})

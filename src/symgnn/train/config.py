@@ -46,6 +46,8 @@ class TrainConfig:
     ``offset_weight`` splits each structure's squared error into its within-structure part (what
     Pearson measures) and the squared mean error (the structure's offset) and weighs the latter:
     1 is plain MSE, 0 ignores offsets (predictions then carry no calibrated level in eV).
+    ``position_noise`` (Å) displaces every atom at random in the edge vectors of each training step
+    (:mod:`symgnn.train.augment`); validation and prediction use the clean structure.
     """
 
     seed: int = 0
@@ -63,6 +65,7 @@ class TrainConfig:
     standardise_labels: bool = True
     ema_decay: float | None = None  # validate and save an exponential moving average of the weights (per step)
     offset_weight: float = 1.0  # weight of each structure's mean error in the loss; 1: plain MSE, 0: centred
+    position_noise: float = 0.0  # Å: random per-atom displacement of the edge vectors in every training step
 
 
 @dataclass
@@ -115,6 +118,8 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> Config:
         raise SymgnnError(f"{source}: train.ema_decay must lie strictly between 0 and 1, got {config.train.ema_decay}")
     if config.train.offset_weight < 0:
         raise SymgnnError(f"{source}: train.offset_weight must be non-negative, got {config.train.offset_weight}")
+    if not 0.0 <= config.train.position_noise <= 1.0:
+        raise SymgnnError(f"{source}: train.position_noise must lie between 0 and 1 Å, got {config.train.position_noise}")
     _check_model(config, source)
     return config
 

@@ -29,6 +29,7 @@ from symgnn.io.atomic import atomic_write
 from symgnn.metrics import pearson
 from symgnn.models import build_model
 from symgnn.predictor import resolve_device, trained_species
+from symgnn.train.augment import displaced_edges
 from symgnn.train.checkpoint import load_checkpoint, save_checkpoint
 from symgnn.train.config import Config
 from symgnn.train.loss import offset_weighted_mse, structure_index
@@ -193,7 +194,8 @@ def fit(
             model.train()
             losses = []
             for batch in _batches(train_graphs, config.train.batch):
-                prediction = model(batch)
+                with displaced_edges(batch, config.train.position_noise):
+                    prediction = model(batch)
                 loss = offset_weighted_mse(prediction, batch.target, structure_index(batch), weights, config.train.offset_weight)
                 if not torch.isfinite(loss):
                     raise SymgnnError(f"training diverged at epoch {epoch} (loss {loss.item()}); lower train.lr")
