@@ -252,3 +252,14 @@ def test_position_noise_changes_training_and_resumes_exactly(tmp_path, one_threa
     assert not all(torch.equal(weights["whole"][k], weights["clean"][k]) for k in weights["whole"])
     with pytest.raises(SymgnnError, match="position_noise"):
         config_from_dict({"train": {"position_noise": -0.1}})
+
+
+def test_settings_of_the_wrong_kind_are_refused_in_one_line():
+    with pytest.raises(SymgnnError, match=r"train\.position_noise must be a number, got 'abc'"):
+        config_from_dict({"train": {"position_noise": "abc"}})
+    with pytest.raises(SymgnnError, match=r"train\.epochs must be an integer, got 3\.5"):
+        config_from_dict({"train": {"epochs": 3.5}})
+    with pytest.raises(SymgnnError, match=r"data\.cutoff must be a number, got True"):
+        config_from_dict({"data": {"cutoff": True}})
+    accepted = config_from_dict({"data": {"cutoff": 4}, "train": {"max_minutes": None, "grad_clip": 1}})
+    assert accepted.data.cutoff == 4 and accepted.train.max_minutes is None

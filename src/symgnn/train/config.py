@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+import types
+from typing import Any, get_args, get_type_hints
 
 import yaml
 
@@ -94,7 +95,28 @@ def _section(cls, values: dict[str, Any] | None, where: str):
     unknown = sorted(set(values) - known)
     if unknown:
         raise SymgnnError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    hints = get_type_hints(cls)
+    for key, value in values.items():
+        _check_scalar(value, hints[key], f"{where}.{key}")
     return cls(**values)
+
+
+_SCALARS = {float: ("a number", (int, float)), int: ("an integer", (int,)), bool: ("true or false", (bool,)),
+            str: ("a string", (str,))}
+
+
+def _check_scalar(value: Any, hint: Any, where: str) -> None:
+    """Refuse a value of the wrong kind for a scalar setting (``float``, ``int``, ``bool``, ``str``,
+    optionally ``| None``) in one line, instead of a TypeError from deep inside training."""
+    options = set(get_args(hint)) if isinstance(hint, types.UnionType) else {hint}
+    if value is None and type(None) in options:
+        return
+    scalars = [_SCALARS[t] for t in options if t in _SCALARS]
+    if not scalars:
+        return  # lists and mappings are checked where they are used
+    accepted = tuple(kind for _, kinds in scalars for kind in kinds)
+    if isinstance(value, bool) and bool not in accepted or not isinstance(value, accepted):
+        raise SymgnnError(f"{where} must be {' or '.join(name for name, _ in scalars)}, got {value!r}")
 
 
 def config_from_dict(raw: dict[str, Any], source: str = "config") -> Config:
