@@ -11,8 +11,9 @@ a fresh draw every step, the label unchanged. (The sign is immaterial for a Gaus
 keeps the draws of the runs that chose the recipe.) A barrier should change little under a
 displacement of a tenth of an ångström, about the thermal vibration amplitude of the glass at room
 temperature, so the network is asked not to depend on such details: a regulariser against fitting
-the exact geometry of the five training structures and their noisy labels. The displacement is one per atom, so all edges of an atom move together and the perturbed
-graph is the graph of a real displaced structure (up to edges that cross the cutoff). Structure
+the exact geometry of the five training structures and their noisy labels. The displacement is
+one per atom, so all edges of an atom move together and the perturbed graph is the graph of a real
+displaced structure (up to edges that cross the cutoff). Structure
 descriptors (``data.descriptors``) are computed from the clean positions and cached; ``pos`` is not
 moved, so models that read positions rather than edge vectors (GCN) and the MLP see no noise.
 The draw uses torch's global generator, which the training loop seeds every epoch, so a resumed run

@@ -6,9 +6,9 @@ must not silently fall back to a default).
 
 from __future__ import annotations
 
+import types
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-import types
 from typing import Any, get_args, get_type_hints
 
 import yaml
@@ -115,7 +115,7 @@ def _check_scalar(value: Any, hint: Any, where: str) -> None:
     if not scalars:
         return  # lists and mappings are checked where they are used
     accepted = tuple(kind for _, kinds in scalars for kind in kinds)
-    if isinstance(value, bool) and bool not in accepted or not isinstance(value, accepted):
+    if (isinstance(value, bool) and bool not in accepted) or not isinstance(value, accepted):
         raise SymgnnError(f"{where} must be {' or '.join(name for name, _ in scalars)}, got {value!r}")
 
 
