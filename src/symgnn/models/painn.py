@@ -132,12 +132,16 @@ class PaiNN(nn.Module):
         edge_index, edge_vec = data.edge_index, data.edge_vec
         length = edge_vec.norm(dim=-1)
         inside = length < self.cutoff
-        if not bool(inside.all()):
+        # Edges beyond the cutoff (a wider graph, or atoms moved by training noise) get weight 0 from
+        # the envelope, so dropping them only saves work; a compiled step keeps them rather than
+        # branching on the data.
+        dropped = not torch.compiler.is_compiling() and not bool(inside.all())
+        if dropped:
             edge_index, edge_vec, length = edge_index[:, inside], edge_vec[inside], length[inside]
         weight = self.envelope(length)
         edge_mask = getattr(data, "edge_mask", None)
         if edge_mask is not None:  # explanation hook: a soft mask on every edge's message
-            weight = weight * (edge_mask if bool(inside.all()) else edge_mask[inside])
+            weight = weight * (edge_mask[inside] if dropped else edge_mask)
         filters = self.filters(self.radial(length)) * weight.unsqueeze(-1)
         per_layer = [filters] * self.num_layers if self.shared_filters else torch.split(filters, 3 * self.hidden, dim=-1)
         # Unit vectors point from the receiving atom i to the neighbour j.

@@ -60,6 +60,7 @@ class DescriptorInput(nn.Module):
         self.register_buffer("scale", torch.ones(self.num_features))
         self.register_buffer("fitted", torch.zeros((), dtype=torch.bool))
 
+    @torch.compiler.disable  # NumPy/SciPy code: run as it is, not traced by torch.compile
     def raw(self, data: Data) -> torch.Tensor:
         """Unscaled descriptors of every node, computed once per graph object."""
         cached = getattr(data, "descriptors", None)
@@ -74,11 +75,8 @@ class DescriptorInput(nn.Module):
 
     def forward(self, data: Data) -> torch.Tensor:
         raw = self.raw(data)
-        if self.training and not bool(self.fitted):
-            with torch.no_grad():
-                self.mean.copy_(raw.mean(0))
-                self.scale.copy_(raw.std(0).clamp_min(1e-6))
-                self.fitted.fill_(True)
+        if self.training:
+            self._fit_once(raw)
         scaled = (raw - self.mean) / self.scale
         # Clipped: a structure unlike the training data (e.g. overlapping atoms, a crystal) can put
         # a feature that hardly varied in training thousands of spreads away and blow the network
@@ -90,6 +88,15 @@ class DescriptorInput(nn.Module):
             if bool(outside.any()):
                 warn_extrapolation(getattr(data, "name", None), float(outside.float().mean()))
         return scaled.clamp(-CLIP, CLIP)
+
+    @torch.compiler.disable  # a data-dependent branch, run once: not worth a graph of its own
+    @torch.no_grad()
+    def _fit_once(self, raw: torch.Tensor) -> None:
+        """Standardisation statistics from the first training batch; later calls change nothing."""
+        if not bool(self.fitted):
+            self.mean.copy_(raw.mean(0))
+            self.scale.copy_(raw.std(0).clamp_min(1e-6))
+            self.fitted.fill_(True)
 
 
 def warn_extrapolation(name: str | None, share: float) -> None:

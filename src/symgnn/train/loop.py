@@ -31,6 +31,7 @@ from symgnn.models import build_model
 from symgnn.predictor import resolve_device, trained_species
 from symgnn.train.augment import displaced_edges
 from symgnn.train.checkpoint import load_checkpoint, save_checkpoint
+from symgnn.train.compiled import TrainingForward
 from symgnn.train.config import Config
 from symgnn.train.loss import offset_weighted_mse, structure_index
 
@@ -178,6 +179,7 @@ def fit(
     start_time = time.monotonic() - state["elapsed"]
     num_params = sum(p.numel() for p in model.parameters())
     log(f"model {config.model_name}: {num_params:,} parameters; train {', '.join(train_names)}; val {', '.join(val_names)}")
+    forward = TrainingForward(model, config.train.compile, log)
     bar = _progress_bar(progress, config.train.epochs, state["epoch"])
     epoch_times: list[float] = []
     try:
@@ -195,7 +197,7 @@ def fit(
             losses = []
             for batch in _batches(train_graphs, config.train.batch):
                 with displaced_edges(batch, config.train.position_noise):
-                    prediction = model(batch)
+                    prediction = forward(batch)
                 loss = offset_weighted_mse(prediction, batch.target, structure_index(batch), weights, config.train.offset_weight)
                 if not torch.isfinite(loss):
                     raise SymgnnError(f"training diverged at epoch {epoch} (loss {loss.item()}); lower train.lr")

@@ -1,0 +1,105 @@
+"""Tests of compiled training steps (``train.compile``) and their fallback to the plain model."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+
+from symgnn.graph import build_graph
+from symgnn.models import build_model
+from symgnn.train.augment import displaced_edges
+from symgnn.train.compiled import TrainingForward
+from tests.conftest import random_structure
+
+needs_compiler = pytest.mark.skipif(
+    shutil.which("c++") is None and shutil.which("g++") is None,
+    reason="torch.compile on CPU needs a C++ compiler (c++ or g++ on PATH); none found",
+)
+
+
+@needs_compiler
+@pytest.mark.slow
+def test_compiled_step_computes_what_the_plain_model_does():
+    """Forward and gradients agree with the plain model, also when displaced atoms push edges past the
+    cutoff (the plain model drops them, the compiled one keeps them at weight 0); descriptors are
+    computed and standardised inside the compiled call; shapes change from structure to structure
+    without falling back."""
+    torch.manual_seed(0)
+    model = build_model("painn_desc", hidden=8, num_layers=2, out_dim=2).train()
+    logged: list[str] = []
+    forward = TrainingForward(model, enabled=True, log=logged.append)
+    for seed, size in ((1, 60), (2, 75)):
+        graph = build_graph(random_structure(size, seed=seed), 5.0)
+        torch.manual_seed(seed)
+        with displaced_edges(graph, 0.3):
+            assert bool((graph.edge_vec.norm(dim=-1) >= 5.0).any())  # some edges now lie past the cutoff
+            model.zero_grad()
+            compiled = forward(graph)  # the first call also computes the descriptors and their statistics
+            compiled.square().sum().backward()
+            compiled_grads = [p.grad.clone() for p in model.parameters()]
+            model.zero_grad()
+            plain = model(graph)
+            plain.square().sum().backward()
+        torch.testing.assert_close(compiled, plain, rtol=1e-4, atol=1e-5)
+        for got, expected in zip(compiled_grads, (p.grad for p in model.parameters())):
+            torch.testing.assert_close(got, expected, rtol=1e-3, atol=1e-5)
+    assert forward.compiled is not None and not logged  # compiled, no fallback
+
+
+def test_failed_compilation_falls_back_with_one_log_line(monkeypatch):
+    def broken(module, **_):
+        def call(*args, **kwargs):
+            raise RuntimeError("no working C++ compiler\nmore detail")
+        return call
+
+    monkeypatch.setattr(torch, "compile", broken)
+    model = build_model("painn", hidden=8, num_layers=1, out_dim=1)
+    graph = build_graph(random_structure(40, seed=3), 5.0)
+    logged: list[str] = []
+    forward = TrainingForward(model, enabled=True, log=logged.append)
+    torch.testing.assert_close(forward(graph), model(graph))
+    assert logged == ["torch.compile failed (RuntimeError: no working C++ compiler); training goes on without it"]
+    forward(graph)
+    assert len(logged) == 1 and forward.compiled is None
+
+
+def test_disabled_is_the_plain_model():
+    model = build_model("painn", hidden=8, num_layers=1, out_dim=1)
+    forward = TrainingForward(model, enabled=False)
+    assert forward.compiled is None
+    graph = build_graph(random_structure(40, seed=4), 5.0)
+    torch.testing.assert_close(forward(graph), model(graph))
+
+
+@needs_compiler
+@pytest.mark.slow
+def test_compiled_training_resumes_exactly(tmp_path):
+    """``train.compile`` through :func:`fit`: no fallback, and a resumed run matches an unbroken one."""
+    from symgnn.io.write import write_predictions
+    from symgnn.train.config import config_from_dict
+    from symgnn.train.loop import fit
+
+    write_predictions(random_structure(70, seed=2), {}, tmp_path, "a")
+    write_predictions(random_structure(70, seed=3), {}, tmp_path, "b")
+
+    def config(epochs: int):
+        return config_from_dict({
+            "data": {"train": [str(tmp_path / "a.xyz")], "val": [str(tmp_path / "b.xyz")], "label_column": "barrier"},
+            "model": {"name": "painn_desc", "hidden": 8, "num_layers": 1},
+            "train": {"epochs": epochs, "lr": 0.01, "position_noise": 0.1, "compile": True},
+        })
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        logged: list[str] = []
+        fit(config(3), None, tmp_path / "whole", progress=False, log=logged.append)
+        fit(config(2), None, tmp_path / "split", progress=False, log=logged.append)
+        fit(config(3), None, tmp_path / "split", resume=True, progress=False, log=logged.append)
+    finally:
+        torch.set_num_threads(threads)
+    assert not [line for line in logged if "torch.compile failed" in line]
+    whole, split = (torch.load(tmp_path / name / "last.pt", weights_only=True)["state_dict"] for name in ("whole", "split"))
+    assert all(torch.equal(whole[key], split[key]) for key in whole)
