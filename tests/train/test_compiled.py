@@ -103,3 +103,31 @@ def test_compiled_training_resumes_exactly(tmp_path):
     assert not [line for line in logged if "torch.compile failed" in line]
     whole, split = (torch.load(tmp_path / name / "last.pt", weights_only=True)["state_dict"] for name in ("whole", "split"))
     assert all(torch.equal(whole[key], split[key]) for key in whole)
+
+
+@needs_compiler
+@pytest.mark.slow
+def test_cli_compile_flag_overrides_the_config(tmp_path):
+    """``symgnn train --compile`` turns compilation on for a config without it, records it in the run's
+    config and trains without falling back; ``--no-compile`` turns it off."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from symgnn.cli.main import app
+    from symgnn.io.write import write_predictions
+
+    write_predictions(random_structure(60, seed=4), {}, tmp_path, "a")
+    write_predictions(random_structure(60, seed=5), {}, tmp_path, "b")
+    path = tmp_path / "plain.yaml"
+    path.write_text(yaml.safe_dump({
+        "data": {"train": [str(tmp_path / "a.xyz")], "val": [str(tmp_path / "b.xyz")], "label_column": "barrier"},
+        "model": {"name": "painn_desc", "hidden": 8, "num_layers": 1},
+        "train": {"epochs": 1, "compile": False},
+    }))
+    runner = CliRunner()
+    for flag, expected in (("--compile", True), ("--no-compile", False)):
+        run = tmp_path / flag.strip("-")
+        result = runner.invoke(app, ["train", "--config", str(path), "--out", str(run), "--quiet", flag])
+        assert result.exit_code == 0, result.output
+        assert "torch.compile failed" not in result.output
+        assert yaml.safe_load((run / "config.yaml").read_text())["train"]["compile"] is expected

@@ -23,6 +23,10 @@ def register(app: typer.Typer) -> None:
             None, "--max-minutes", help="Override train.max_minutes (0: no time limit; the budget is then --epochs)."
         ),
         epochs: Optional[int] = typer.Option(None, "--epochs", help="Override train.epochs."),
+        compile_steps: Optional[bool] = typer.Option(
+            None, "--compile/--no-compile",
+            help="Override train.compile: run the training steps through torch.compile (faster; same numbers up to rounding).",
+        ),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bar; one line per epoch."),
     ) -> None:
         """Train on the config's training samples; select the best epoch by validation Pearson."""
@@ -39,6 +43,8 @@ def register(app: typer.Typer) -> None:
             cfg.train.max_minutes = max_minutes or None
         if epochs is not None:
             cfg.train.epochs = epochs
+        if compile_steps is not None:
+            cfg.train.compile = compile_steps
         run_dir = out or Path("runs") / config.stem
         result = fit(cfg, data, run_dir, resume=resume, device=device, progress=not quiet, log=typer.echo)
         typer.echo(
