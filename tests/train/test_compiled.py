@@ -19,6 +19,15 @@ needs_compiler = pytest.mark.skipif(
 )
 
 
+def two_structure_files(tmp_path, seeds=(2, 3), size=70):
+    """Two small labelled structure files, ``a.xyz`` (training) and ``b.xyz`` (validation)."""
+    from symgnn.io.write import write_predictions
+
+    for name, seed in zip("ab", seeds):
+        write_predictions(random_structure(size, seed=seed), {}, tmp_path, name)
+    return tmp_path / "a.xyz", tmp_path / "b.xyz"
+
+
 @needs_compiler
 @pytest.mark.slow
 def test_compiled_step_computes_what_the_plain_model_does():
@@ -77,16 +86,14 @@ def test_disabled_is_the_plain_model():
 @pytest.mark.slow
 def test_compiled_training_resumes_exactly(tmp_path):
     """``train.compile`` through :func:`fit`: no fallback, and a resumed run matches an unbroken one."""
-    from symgnn.io.write import write_predictions
     from symgnn.train.config import config_from_dict
     from symgnn.train.loop import fit
 
-    write_predictions(random_structure(70, seed=2), {}, tmp_path, "a")
-    write_predictions(random_structure(70, seed=3), {}, tmp_path, "b")
+    train, val = two_structure_files(tmp_path)
 
     def config(epochs: int):
         return config_from_dict({
-            "data": {"train": [str(tmp_path / "a.xyz")], "val": [str(tmp_path / "b.xyz")], "label_column": "barrier"},
+            "data": {"train": [str(train)], "val": [str(val)], "label_column": "barrier"},
             "model": {"name": "painn_desc", "hidden": 8, "num_layers": 1},
             "train": {"epochs": epochs, "lr": 0.01, "position_noise": 0.1, "compile": True},
         })
@@ -114,13 +121,11 @@ def test_cli_compile_flag_overrides_the_config(tmp_path):
     from typer.testing import CliRunner
 
     from symgnn.cli.main import app
-    from symgnn.io.write import write_predictions
 
-    write_predictions(random_structure(60, seed=4), {}, tmp_path, "a")
-    write_predictions(random_structure(60, seed=5), {}, tmp_path, "b")
+    train, val = two_structure_files(tmp_path, seeds=(4, 5), size=60)
     path = tmp_path / "plain.yaml"
     path.write_text(yaml.safe_dump({
-        "data": {"train": [str(tmp_path / "a.xyz")], "val": [str(tmp_path / "b.xyz")], "label_column": "barrier"},
+        "data": {"train": [str(train)], "val": [str(val)], "label_column": "barrier"},
         "model": {"name": "painn_desc", "hidden": 8, "num_layers": 1},
         "train": {"epochs": 1, "compile": False},
     }))
