@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from symgnn.data.structure import Structure
 from symgnn.errors import SymgnnError
+
+if TYPE_CHECKING:
+    from symgnn.predictor import Predictor
 
 # Options that several commands take, declared once so that their names and help read the same everywhere.
 ModelArgument = Annotated[str, typer.Argument(help="Checkpoint file (best.pt) or a shipped model name (cuzr64).")]
@@ -76,3 +79,13 @@ def check_writable(path: Path, overwrite: bool) -> None:
         raise SymgnnError(f"{path}: already exists; pass --overwrite to replace it")
     if not path.parent.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def load_predictor(checkpoint: str, device: str) -> "Predictor":
+    """The predictor of a checkpoint or shipped model, in a process tuned for prediction: glibc keeps
+    freed memory for reuse (:func:`symgnn.runtime.keep_freed_memory`; same numbers, about twice as fast)."""
+    from symgnn.predictor import Predictor
+    from symgnn.runtime import keep_freed_memory
+
+    keep_freed_memory()
+    return Predictor.from_checkpoint(checkpoint, device)

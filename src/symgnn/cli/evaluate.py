@@ -10,7 +10,7 @@ import typer
 
 from symgnn.cli.common import (
     DataOption, DeviceOption, FrameOption, LabelColumnOption, MaxAtomsOption, ModelArgument, OverwriteOption,
-    TypesOption,
+    TypesOption, load_predictor,
 )
 from symgnn.data.blocks import DEFAULT_MAX_ATOMS
 
@@ -36,9 +36,8 @@ def register(app: typer.Typer) -> None:
         from symgnn.evaluate import evaluate as run_evaluation
         from symgnn.evaluate import parity_plot
         from symgnn.io.atomic import atomic_write
-        from symgnn.predictor import Predictor
 
-        predictor = Predictor.from_checkpoint(checkpoint, device)
+        predictor = load_predictor(checkpoint, device)
         dataset = predictor.metadata.get("config", {}).get("data", {}).get("dataset", "cuzr64")
         loaded = load_labelled_structures(structures, dataset, split, data, label_column, types, frame)
         plot_path = plot or (json_path.with_suffix(".png") if json_path else Path(f"parity-{split if not structures else 'files'}.png"))

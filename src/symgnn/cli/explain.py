@@ -7,7 +7,9 @@ from typing import Optional
 
 import typer
 
-from symgnn.cli.common import DeviceOption, FrameOption, LabelColumnOption, ModelArgument, OverwriteOption, TypesOption
+from symgnn.cli.common import (
+    DeviceOption, FrameOption, LabelColumnOption, ModelArgument, OverwriteOption, TypesOption, load_predictor,
+)
 
 
 def _parse_atoms(text: str) -> list[int]:
@@ -53,11 +55,10 @@ def register(app: typer.Typer) -> None:
         from symgnn.errors import SymgnnError
         from symgnn.explain.gnnexplainer import ExplainConfig
         from symgnn.explain.run import ExplainRun, explain_structure
-        from symgnn.predictor import Predictor
 
         if (atoms is None) == (sample is None):
             raise SymgnnError("give exactly one of --atoms and --sample")
-        predictor = Predictor.from_checkpoint(checkpoint, device)
+        predictor = load_predictor(checkpoint, device)
         path = Path(structure)
         from symgnn.cli.common import read_file_or_sample
 

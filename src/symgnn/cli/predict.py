@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from symgnn.cli.common import (
-    DeviceOption, FrameOption, LabelColumnOption, MaxAtomsOption, ModelArgument, OverwriteOption, TypesOption,
+    DeviceOption, FrameOption, LabelColumnOption, MaxAtomsOption, ModelArgument, OverwriteOption, TypesOption, load_predictor,
 )
 from symgnn.data.blocks import DEFAULT_MAX_ATOMS
 
@@ -36,9 +36,8 @@ def register(app: typer.Typer) -> None:
         from symgnn.evaluate import Evaluation, parity_plot
         from symgnn.io.write import write_predictions
         from symgnn.metrics import regression_metrics
-        from symgnn.predictor import Predictor
 
-        predictor = Predictor.from_checkpoint(checkpoint, device)
+        predictor = load_predictor(checkpoint, device)
         table = Table(title=f"predicted barriers (eV), model {checkpoint}")
         for column in ("structure", "atoms", "mean", "std", "min", "max", "seconds", "Pearson vs label"):
             table.add_column(column, justify="left" if column == "structure" else "right")
