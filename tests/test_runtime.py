@@ -13,8 +13,9 @@ from symgnn.runtime import keep_freed_memory
 
 GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 
-# Predicts a 3,000-atom random Cu/Zr box (tensors above glibc's 32 MB mmap limit) with the shipped model and prints the predictions' bytes as hex,
-# with glibc's default allocator settings or after keep_freed_memory().
+# Predicts a 3,000-atom random Cu/Zr box (its edge tensors are above glibc's 32 MB mmap limit) with
+# the shipped model and prints the predictions' bytes as hex, with glibc's default allocator
+# settings or after keep_freed_memory().
 PREDICT = """
 import sys, warnings
 import numpy as np
