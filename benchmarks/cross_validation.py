@@ -16,6 +16,11 @@ folds run on a GPU or on a busy CPU are comparable (a 30-minute fold on 2 free C
 
 Runs are resumable: a fold whose run directory holds a summary is read, not retrained. Prints the
 per-fold Pearson and mean ± std, and writes ``cv.json`` in ``--out``.
+
+Seed ensembles: ``--ensemble CV_DIR CV_DIR ...`` trains nothing; it scores, fold by fold, the mean
+prediction of the final models (``last.pt``) of finished cross-validations of one config run with
+different seeds (each ``CV_DIR`` holds ``fold<k>-<held-out>`` run directories), on the held-out
+samples and with the same score as a single run; it writes ``cv_ensemble.json``.
 """
 
 from __future__ import annotations
@@ -28,8 +33,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from symgnn.data.registry import load_sample
 from symgnn.errors import SymgnnError
 from symgnn.io.atomic import atomic_write
+from symgnn.metrics import pearson
 from symgnn.train.config import load_config
 from symgnn.train.loop import fit
 
@@ -63,6 +70,30 @@ def final_score(run_dir: Path) -> float:
     return float([r for r in records if "val_pearson" in r][-1]["val_pearson"])
 
 
+def ensemble_score(run_dirs: list[Path], held_out: list[str], data_dir: str | None, work: Path) -> float:
+    """Held-out Pearson (mean over the held-out samples) of the mean prediction of the final models
+    in ``run_dirs``: the score :func:`final_score` gives a single run, for a seed ensemble."""
+    from symgnn.predictor import Predictor
+    from symgnn.train.ensemble import combine_checkpoints
+
+    combined = combine_checkpoints([d / "last.pt" for d in run_dirs], work / "ensemble-last.pt")
+    predictor = Predictor.from_checkpoint(combined)
+    scores = []
+    for name in held_out:
+        structure = load_sample(name, data_dir)
+        scores.append(pearson(predictor.predict(structure), structure.labels))
+    return float(np.mean(scores))
+
+
+def fold_run_dir(cv_dir: Path, index: int) -> Path:
+    """The run directory of fold ``index`` in a cross-validation output directory."""
+    name = "+".join(FOLDS[index])
+    path = cv_dir / f"fold{index}-{name}"
+    if not (path / "last.pt").is_file():
+        raise SymgnnError(f"{path}: no finished fold run (last.pt) for the ensemble")
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True)
@@ -75,16 +106,24 @@ def main() -> None:
     parser.add_argument("--out", default="cv-runs")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--folds", default=None, help="comma-separated fold indices (default: all six)")
+    parser.add_argument("--ensemble", nargs="+", type=Path, default=None, metavar="CV_DIR",
+                        help="score the seed ensemble of these finished cross-validations instead of training")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     base = load_config(args.config)
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     chosen = range(len(FOLDS)) if args.folds is None else [int(i) for i in args.folds.split(",")]
     scores: dict[str, float] = {}
     for index in chosen:
         held_out = FOLDS[index]
         name = "+".join(held_out)
         run_dir = out / f"fold{index}-{name}"
+        if args.ensemble:
+            members = [fold_run_dir(cv_dir, index) for cv_dir in args.ensemble]
+            scores[name] = ensemble_score(members, held_out, args.data, out)
+            print(f"fold {name}: held-out Pearson {scores[name]:.4f} (ensemble of {len(members)} final models)", flush=True)
+            continue
         if not (run_dir / "summary.json").is_file():
             resume = (run_dir / "last.pt").is_file()
             config = fold_config(base, held_out, args.minutes, args.seed, epochs=args.epochs)
@@ -94,13 +133,14 @@ def main() -> None:
         print(f"fold {name}: held-out Pearson {scores[name]:.4f}", flush=True)
     values = np.array(list(scores.values()))
     summary = {
-        "config": str(args.config), "seed": args.seed, "threads": args.threads, "device": args.device,
-        **({"epochs_per_fold": args.epochs} if args.epochs is not None else {"minutes_per_fold": args.minutes}),
+        "config": str(args.config), "threads": args.threads, "device": args.device,
+        **({"ensemble_of": [str(d) for d in args.ensemble]} if args.ensemble else {"seed": args.seed}),
+        **({"epochs_per_fold": args.epochs} if args.epochs is not None else {} if args.ensemble else {"minutes_per_fold": args.minutes}),
         "folds": scores,
         "mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
     }
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_write(out / "cv.json") as handle:
+    # An ensemble's scores go beside, never over, the cv.json of a cross-validation run in --out.
+    with atomic_write(out / ("cv_ensemble.json" if args.ensemble else "cv.json")) as handle:
         handle.write(json.dumps(summary, indent=2))
     print(f"leave-one-sample-out Pearson: {summary['mean']:.4f} ± {summary['std']:.4f} over {len(values)} folds")
 
