@@ -19,7 +19,8 @@ def tiny(name: str, seed: int = 0, **hparams):
                 "schnet": dict(hidden=8, num_interactions=2, num_gaussians=8),
                 "egnn": dict(hidden=8, num_layers=2),
                 "painn_desc": dict(hidden=8, num_layers=2, num_rbf=8),
-                "mlp": dict(hidden=8)}[name]
+                "mlp": dict(hidden=8),
+                "ensemble": dict(member="painn_desc", member_hparams=dict(hidden=8, num_layers=2, num_rbf=8), size=2)}[name]
     return build_model(name, **{**defaults, **hparams}).eval()
 
 

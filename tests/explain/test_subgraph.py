@@ -13,10 +13,11 @@ from symgnn.explain.subgraph import batch_fields, receptive_field
 from tests.explain.conftest import tiny
 
 
-@pytest.mark.parametrize("name", ["symgnn", "egat_length", "egat_desc", "painn_desc", "schnet", "egnn"])
+@pytest.mark.parametrize("name", ["symgnn", "egat_length", "egat_desc", "painn_desc", "schnet", "egnn", "ensemble"])
 def test_field_prediction_equals_full_graph(graph, name):
-    """Cutting to the receptive field changes no target's prediction; descriptor inputs (egat_desc)
-    come from the whole structure (prepare_graph), not from the cut."""
+    """Cutting to the receptive field changes no target's prediction; descriptor inputs (egat_desc,
+    and painn_desc inside an ensemble like the shipped model) come from the whole structure
+    (prepare_graph), not from the cut."""
     from symgnn.explain.gnnexplainer import prepare_graph
 
     model = tiny(name)

@@ -137,10 +137,13 @@ class AtomExplanation:
 
 def prepare_graph(model: nn.Module, data: Data) -> Data:
     """Compute per-graph inputs that must come from the *whole* structure before it is cut into
-    receptive fields (descriptor inputs of descriptor-augmented models), and cache them on ``data``."""
-    descriptors = getattr(model, "descriptors", None)
-    if isinstance(descriptors, nn.Module) and hasattr(descriptors, "raw"):
-        descriptors.raw(data)
+    receptive fields (descriptor inputs of descriptor-augmented models, members of an ensemble
+    included), and cache them on ``data``."""
+    from symgnn.nn.descriptor_input import DescriptorInput
+
+    for module in model.modules():
+        if isinstance(module, DescriptorInput):
+            module.raw(data)  # the first computes and caches; members with the same settings reuse it
     return data
 
 
