@@ -56,6 +56,7 @@ def combine_checkpoints(paths: list[str | Path], out: str | Path) -> Path:
         "cutoff": first["cutoff"],
         "config": first.get("config", {}),
         "members": members,
-        **({"species": first["species"]} if "species" in first else {}),
+        # what the members trained and were validated on (the same for all: their label scaling agrees)
+        **{key: first[key] for key in ("species", "train_names", "val_names") if key in first},
     }
     return save_checkpoint(out, combined)
