@@ -41,3 +41,39 @@ def test_run_sh_refuses_unknown_options_in_one_line():
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: unknown option --typos (run.sh takes --out, --types, --label-column, --frame, --device, --overwrite)"]
+
+
+TRAIN_SH = RUN_SH.parent / "train_cuzr64.sh"
+
+
+def test_train_cuzr64_sh_trains_two_seeds_and_combines_them(shared_data, tmp_path):
+    """The shipped model's recipe end to end on a few seconds' budget: seeds 0 and 1 side by side, their
+    best epochs averaged into one ensemble checkpoint that predicts and is scored on train6; run again,
+    it reuses the finished runs instead of retraining."""
+    import json
+
+    import torch
+
+    out = tmp_path / "ens"
+    command = ["bash", str(TRAIN_SH), "--data", str(shared_data), "--out", str(out), "--max-minutes", "0.05"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    payload = torch.load(out / "cuzr64.pt", map_location="cpu", weights_only=True)
+    assert payload["model_name"] == "ensemble" and payload["model_hparams"]["member"] == "painn_desc"
+    assert [m["seed"] for m in payload["members"]] == [0, 1]
+    report = json.loads((out / "val.json").read_text())
+    assert report["samples"] == ["train6"] and -1 <= report["pearson"] <= 1
+    again = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "seed 0: finished run" in again.stdout and "seed 1: finished run" in again.stdout
+
+
+def test_train_cuzr64_sh_refuses_bad_arguments_in_one_line(tmp_path):
+    result = subprocess.run(["bash", str(TRAIN_SH), "--epochs", "3"], capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: unknown argument --epochs (train_cuzr64.sh takes --data, --out, --device, --max-minutes)"]
+    missing = subprocess.run(["bash", str(TRAIN_SH), "--data", str(tmp_path / "nowhere")], capture_output=True, text=True,
+                             check=False)
+    assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
+    assert "nowhere/train0.pickle not found" in missing.stderr

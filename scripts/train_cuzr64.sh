@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Reproduce the shipped model (src/symgnn/pretrained/cuzr64.pt): a seed ensemble of two runs of
+# configs/cuzr64.yaml. Seeds 0 and 1 train side by side, one torch thread (one core) each, for the
+# config's 30 minutes; their best epochs (chosen on validation) are then averaged by `symgnn
+# ensemble` into OUT/cuzr64.pt, which is scored on the validation sample train6.
+#
+#   bash scripts/train_cuzr64.sh [--data DIR] [--out DIR] [--device cuda] [--max-minutes M]
+#
+# --data: the cuzr64 data directory (default: $SYMGNN_DATA, else ../shared/data/cuzr64).
+# --out: where the two runs and the ensemble go (default: runs/cuzr64-ensemble). Interrupted runs are
+# resumed when the script is run again with the same --out; finished runs are not retrained.
+# --max-minutes: a shorter budget per run, for a quick check (the shipped recipe is the config's 30).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+OUT="$ROOT/runs/cuzr64-ensemble"
+DATA="${SYMGNN_DATA:-$ROOT/../shared/data/cuzr64}"
+DEVICE="cpu"
+BUDGET=()
+SEEDS=(0 1)
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+        --data|--out|--device|--max-minutes)
+            [ "$#" -ge 2 ] || { echo "error: $1 needs a value" >&2; exit 2; }
+            case "$1" in --data) DATA="$2" ;; --out) OUT="$2" ;; --device) DEVICE="$2" ;; *) BUDGET=(--max-minutes "$2") ;; esac
+            shift 2 ;;
+        *) echo "error: unknown argument $1 (train_cuzr64.sh takes --data, --out, --device, --max-minutes)" >&2; exit 2 ;;
+    esac
+done
+if [ ! -f "$DATA/train0.pickle" ]; then
+    echo "error: $DATA/train0.pickle not found; set SYMGNN_DATA or pass --data DIR (the cuzr64 data directory;" \
+         "symgnn download --data DIR fetches it)" >&2
+    exit 2
+fi
+source "$ROOT/scripts/setup_env.sh"
+mkdir -p "$OUT"
+
+train_seed() {  # one member: a fresh run, the rest of an interrupted one, or nothing if finished
+    local seed="$1" run="$OUT/seed$1"
+    if [ -f "$run/summary.json" ]; then
+        echo "seed $seed: finished run in $run"
+        return 0
+    fi
+    local resume=()
+    [ -f "$run/last.pt" ] && resume=(--resume)
+    echo "seed $seed: training${resume[@]+ (resuming)} (log: $run.log)"
+    OMP_NUM_THREADS=1 symgnn train --config "$ROOT/configs/cuzr64.yaml" --data "$DATA" --out "$run" \
+        --seed "$seed" --device "$DEVICE" --quiet ${BUDGET[@]+"${BUDGET[@]}"} ${resume[@]+"${resume[@]}"} > "$run.log" 2>&1
+}
+
+pids=()
+for seed in "${SEEDS[@]}"; do
+    train_seed "$seed" &
+    pids+=("$!")
+done
+status=0
+for i in "${!pids[@]}"; do
+    if ! wait "${pids[$i]}"; then
+        echo "error: seed ${SEEDS[$i]} failed; see $OUT/seed${SEEDS[$i]}.log:" >&2
+        tail -n 3 "$OUT/seed${SEEDS[$i]}.log" >&2
+        status=2
+    fi
+done
+[ "$status" -eq 0 ] || exit "$status"
+symgnn ensemble "$OUT/seed0/best.pt" "$OUT/seed1/best.pt" --out "$OUT/cuzr64.pt" --overwrite
+symgnn evaluate "$OUT/cuzr64.pt" --data "$DATA" --split val --json "$OUT/val.json" --overwrite
+echo "done: $OUT/cuzr64.pt (compare with: symgnn evaluate cuzr64 --data $DATA --split val)"
