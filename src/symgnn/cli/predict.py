@@ -8,7 +8,8 @@ from pathlib import Path
 import typer
 
 from symgnn.cli.common import (
-    DeviceOption, FrameOption, LabelColumnOption, MaxAtomsOption, ModelArgument, OverwriteOption, TypesOption, load_predictor,
+    DeviceOption, FrameOption, LabelColumnOption, MaxAtomsOption, ModelArgument, OverwriteOption, TypesOption,
+    load_predictor,
 )
 from symgnn.data.blocks import DEFAULT_MAX_ATOMS
 
