@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 import sys
@@ -50,3 +51,47 @@ def test_predictions_are_bit_identical():
     plain, kept = run("plain"), run("keep")
     assert plain.shape == (3000,) and np.isfinite(plain).all()
     assert np.array_equal(plain, kept)
+
+
+# Trains painn_desc for three epochs (an epoch budget, so the learning rates do not depend on speed)
+# on two 3,000-atom random boxes, one torch thread, and prints every epoch's loss and validation
+# Pearson, with or without --keep-freed-memory.
+TRAIN = """
+import json, sys
+from pathlib import Path
+from typer.testing import CliRunner
+from symgnn.cli.main import app
+out = Path(sys.argv[2])
+args = ["train", "--config", sys.argv[1], "--out", str(out), "--quiet", "--max-minutes", "0", "--epochs", "3"]
+result = CliRunner().invoke(app, args + (["--keep-freed-memory"] if sys.argv[3] == "keep" else []))
+assert result.exit_code == 0, result.output
+records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+print(json.dumps([[r["train_loss"], r["val_pearson"]] for r in records]))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not GLIBC, reason="keep_freed_memory tunes glibc's malloc; this C library is not glibc")
+def test_training_with_kept_memory_is_bit_identical(tmp_path):
+    from symgnn.io.write import write_predictions
+    from tests.conftest import random_structure
+
+    for name, seed in (("a", 1), ("b", 2)):
+        write_predictions(random_structure(3000, seed=seed), {}, tmp_path, name)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"data: {{train: [{tmp_path / 'a.xyz'}], val: [{tmp_path / 'b.xyz'}], label_column: barrier}}\n"
+        "model: {name: painn_desc, hidden: 16, num_layers: 2}\n"
+        "train: {seed: 0, batch: sample, optimizer: adamw, lr: 1.0e-3, position_noise: 0.1}\n"
+    )
+
+    def run(mode: str) -> list:
+        import json
+
+        command = [sys.executable, "-c", TRAIN, str(config), str(tmp_path / mode), mode]
+        out = subprocess.run(command, capture_output=True, text=True, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    plain, kept = run("plain"), run("keep")
+    assert len(plain) == 3
+    assert plain == kept
