@@ -70,14 +70,17 @@ def final_score(run_dir: Path) -> float:
     return float([r for r in records if "val_pearson" in r][-1]["val_pearson"])
 
 
-def ensemble_score(run_dirs: list[Path], held_out: list[str], data_dir: str | None, work: Path) -> float:
+def ensemble_score(run_dirs: list[Path], held_out: list[str], data_dir: str | None) -> float:
     """Held-out Pearson (mean over the held-out samples) of the mean prediction of the final models
     in ``run_dirs``: the score :func:`final_score` gives a single run, for a seed ensemble."""
+    import tempfile
+
     from symgnn.predictor import Predictor
     from symgnn.train.ensemble import combine_checkpoints
 
-    combined = combine_checkpoints([d / "last.pt" for d in run_dirs], work / "ensemble-last.pt")
-    predictor = Predictor.from_checkpoint(combined)
+    with tempfile.TemporaryDirectory() as work:
+        combined = combine_checkpoints([d / "last.pt" for d in run_dirs], Path(work) / "ensemble-last.pt")
+        predictor = Predictor.from_checkpoint(combined)
     scores = []
     for name in held_out:
         structure = load_sample(name, data_dir)
@@ -121,7 +124,7 @@ def main() -> None:
         run_dir = out / f"fold{index}-{name}"
         if args.ensemble:
             members = [fold_run_dir(cv_dir, index) for cv_dir in args.ensemble]
-            scores[name] = ensemble_score(members, held_out, args.data, out)
+            scores[name] = ensemble_score(members, held_out, args.data)
             print(f"fold {name}: held-out Pearson {scores[name]:.4f} (ensemble of {len(members)} final models)", flush=True)
             continue
         if not (run_dir / "summary.json").is_file():
