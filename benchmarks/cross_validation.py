@@ -88,10 +88,14 @@ def ensemble_score(run_dirs: list[Path], held_out: list[str], data_dir: str | No
     return float(np.mean(scores))
 
 
-def fold_run_dir(cv_dir: Path, index: int) -> Path:
+def fold_dir(cv_dir: Path, index: int) -> Path:
     """The run directory of fold ``index`` in a cross-validation output directory."""
-    name = "+".join(FOLDS[index])
-    path = cv_dir / f"fold{index}-{name}"
+    return cv_dir / f"fold{index}-{'+'.join(FOLDS[index])}"
+
+
+def finished_fold_dir(cv_dir: Path, index: int) -> Path:
+    """:func:`fold_dir`, refused unless it holds the fold's final model."""
+    path = fold_dir(cv_dir, index)
     if not (path / "last.pt").is_file():
         raise SymgnnError(f"{path}: no finished fold run (last.pt) for the ensemble")
     return path
@@ -121,9 +125,9 @@ def main() -> None:
     for index in chosen:
         held_out = FOLDS[index]
         name = "+".join(held_out)
-        run_dir = out / f"fold{index}-{name}"
+        run_dir = fold_dir(out, index)
         if args.ensemble:
-            members = [fold_run_dir(cv_dir, index) for cv_dir in args.ensemble]
+            members = [finished_fold_dir(cv_dir, index) for cv_dir in args.ensemble]
             scores[name] = ensemble_score(members, held_out, args.data)
             print(f"fold {name}: held-out Pearson {scores[name]:.4f} (ensemble of {len(members)} final models)", flush=True)
             continue

@@ -61,6 +61,8 @@ for i in "${!pids[@]}"; do
     fi
 done
 [ "$status" -eq 0 ] || exit "$status"
-symgnn ensemble "$OUT/seed0/best.pt" "$OUT/seed1/best.pt" --out "$OUT/cuzr64.pt" --overwrite
+MEMBERS=()
+for seed in "${SEEDS[@]}"; do MEMBERS+=("$OUT/seed$seed/best.pt"); done
+symgnn ensemble "${MEMBERS[@]}" --out "$OUT/cuzr64.pt" --overwrite
 symgnn evaluate "$OUT/cuzr64.pt" --data "$DATA" --split val --json "$OUT/val.json" --overwrite
 echo "done: $OUT/cuzr64.pt (compare with: symgnn evaluate cuzr64 --data $DATA --split val)"
