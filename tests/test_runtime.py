@@ -6,6 +6,7 @@ import os
 import platform
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -33,8 +34,9 @@ print(np.asarray(predictor.predict(random_box(3000, seed=3)), dtype=np.float64).
 
 @pytest.mark.skipif(not GLIBC, reason="keep_freed_memory tunes glibc's malloc; this C library is not glibc")
 def test_takes_effect_once_on_glibc():
-    assert keep_freed_memory() is True
-    assert keep_freed_memory() is True  # idempotent
+    # In a fresh interpreter: the setting is process-wide and would carry over to later tests.
+    check = "from symgnn.runtime import keep_freed_memory as keep; assert keep() is True; assert keep() is True"
+    subprocess.run([sys.executable, "-c", check], check=True)  # the second call: idempotent
 
 
 @pytest.mark.skipif(GLIBC, reason="this C library is glibc: the setting applies")
@@ -95,3 +97,36 @@ def test_training_with_kept_memory_is_bit_identical(tmp_path):
     plain, kept = run("plain"), run("keep")
     assert len(plain) == 3
     assert plain == kept
+
+
+def test_train_config_asks_for_the_setting_and_the_flag_overrides_it(tmp_path, monkeypatch):
+    """``train.keep_freed_memory`` makes ``fit`` apply the setting (the shipped recipe sets it); the
+    run's config records it, and ``--keep-freed-memory/--no-keep-freed-memory`` override it."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from symgnn.cli.main import app
+    from symgnn.io.write import write_predictions
+    from symgnn.train.config import load_config
+    from tests.conftest import random_structure
+
+    calls: list[int] = []
+    monkeypatch.setattr("symgnn.train.loop.keep_freed_memory", lambda: calls.append(1) or True)
+    for name, seed in (("a", 1), ("b", 2)):
+        write_predictions(random_structure(60, seed=seed), {}, tmp_path, name)
+    runner = CliRunner()
+    for setting, flag, expected in ((True, [], True), (True, ["--no-keep-freed-memory"], False),
+                                    (False, [], False), (False, ["--keep-freed-memory"], True)):
+        config = tmp_path / f"{setting}.yaml"
+        config.write_text(yaml.safe_dump({
+            "data": {"train": [str(tmp_path / "a.xyz")], "val": [str(tmp_path / "b.xyz")], "label_column": "barrier"},
+            "model": {"name": "painn_desc", "hidden": 8, "num_layers": 1},
+            "train": {"epochs": 1, "keep_freed_memory": setting},
+        }))
+        run = tmp_path / f"run-{setting}-{len(flag)}"
+        before = len(calls)
+        result = runner.invoke(app, ["train", "--config", str(config), "--out", str(run), "--quiet", *flag])
+        assert result.exit_code == 0, result.output
+        assert len(calls) - before == int(expected)
+        assert load_config(run / "config.yaml").train.keep_freed_memory is expected
+    assert load_config(Path(__file__).resolve().parents[1] / "configs" / "cuzr64.yaml").train.keep_freed_memory

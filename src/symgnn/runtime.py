@@ -11,9 +11,11 @@ the shipped recipe (one thread) takes 3.1 s against 9.2 s.
 :func:`keep_freed_memory` asks glibc (``mallopt(3)``) to serve large blocks from its heap and to
 keep up to 1 GiB of freed memory for the next allocation — the in-process equivalent of the
 jemalloc/tcmalloc preloading that PyTorch's CPU performance guide recommends. The symgnn commands
-that predict call it, ``symgnn train --keep-freed-memory`` on request; Python users can call it once
-at start. It only changes where memory comes from, so every result is bit-identical
-(``tests/test_runtime.py``). On systems without glibc (macOS, musl) it does nothing.
+that predict call it, training does when its config asks (``train.keep_freed_memory``, which the
+shipped recipe sets); Python users can call it once at start. It only changes where memory comes
+from, so every result is bit-identical (``tests/test_runtime.py``). On systems without glibc (macOS,
+musl) it does nothing. :func:`release_freed_memory` hands what was kept back to the system, for
+measurements of how much memory a piece of work adds.
 """
 
 from __future__ import annotations
@@ -31,6 +33,16 @@ KEPT_BYTES = 1 << 30
 _applied = False
 
 
+def _glibc():
+    """The C library as a ctypes handle, or None where it is not glibc."""
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+
+
 def keep_freed_memory() -> bool:
     """Make glibc's ``malloc`` reuse freed memory for large tensors; True if the setting took effect.
 
@@ -39,15 +51,26 @@ def keep_freed_memory() -> bool:
     global _applied
     if _applied:
         return True
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
+    libc = _glibc()
+    mallopt = getattr(libc, "mallopt", None)
+    if mallopt is None:
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     # mallopt returns 1 on success. No mmap for large blocks: they come from the heap, which glibc
     # keeps (up to KEPT_BYTES free at its top) instead of unmapping it after every free.
     _applied = bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, KEPT_BYTES))
     return _applied
+
+
+def release_freed_memory() -> bool:
+    """Give the freed memory glibc keeps back to the system (``malloc_trim(3)``); True if it ran.
+
+    After :func:`keep_freed_memory`, freed tensors stay resident for reuse, so the next piece of work
+    would grow the process less than it needs on its own; memory probes call this first.
+    """
+    trim = getattr(_glibc(), "malloc_trim", None)
+    if trim is None:
+        return False
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    trim(0)
+    return True

@@ -27,10 +27,10 @@ def register(app: typer.Typer) -> None:
             None, "--compile/--no-compile",
             help="Override train.compile: run the training steps through torch.compile (faster; same numbers up to rounding).",
         ),
-        keep_memory: bool = typer.Option(
-            False, "--keep-freed-memory/--no-keep-freed-memory",
-            help="Let glibc keep freed memory for reuse: epochs about 3x faster on CPU, each epoch's numbers unchanged; "
-                 "a time budget (max_minutes) then fits more epochs, so a time-budgeted recipe gives another model.",
+        keep_memory: Optional[bool] = typer.Option(
+            None, "--keep-freed-memory/--no-keep-freed-memory",
+            help="Override train.keep_freed_memory: let glibc keep freed memory for reuse (epochs about 3x faster "
+                 "on CPU, each epoch's numbers unchanged; a time budget then fits more epochs, so another model).",
         ),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bar; one line per epoch."),
     ) -> None:
@@ -50,10 +50,8 @@ def register(app: typer.Typer) -> None:
             cfg.train.epochs = epochs
         if compile_steps is not None:
             cfg.train.compile = compile_steps
-        if keep_memory:
-            from symgnn.runtime import keep_freed_memory
-
-            keep_freed_memory()
+        if keep_memory is not None:
+            cfg.train.keep_freed_memory = keep_memory
         run_dir = out or Path("runs") / config.stem
         result = fit(cfg, data, run_dir, resume=resume, device=device, progress=not quiet, log=typer.echo)
         typer.echo(

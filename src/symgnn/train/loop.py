@@ -29,6 +29,7 @@ from symgnn.io.atomic import atomic_write
 from symgnn.metrics import pearson
 from symgnn.models import build_model
 from symgnn.predictor import resolve_device, trained_species
+from symgnn.runtime import keep_freed_memory
 from symgnn.train.augment import displaced_edges
 from symgnn.train.checkpoint import load_checkpoint, save_checkpoint
 from symgnn.train.compiled import TrainingForward
@@ -129,6 +130,8 @@ def fit(
     if resume and not last_path.exists():
         raise SymgnnError(f"{run_dir}: nothing to resume (no last.pt)")
     target = resolve_device(device)
+    if config.train.keep_freed_memory:
+        keep_freed_memory()
     torch.manual_seed(config.train.seed)
     train_graphs, val_graphs, train_names, val_names = prepare_data(config, data_dir)
     scaler = LabelScaler.fit(train_graphs, config.train.standardise_labels)
