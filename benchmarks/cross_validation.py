@@ -6,13 +6,14 @@ fold trains the config on the other samples for the same budget and scores the *
 the held-out fold (no epoch selection on the held-out data, so the score is not optimistic). The
 held-out train0/train1 fold is scored against each label set and averaged.
 
-    python benchmarks/cross_validation.py --config configs/cuzr64.yaml [--minutes 30 | --epochs N]
+    python benchmarks/cross_validation.py --config configs/cuzr64.yaml [--minutes M | --epochs N]
         [--seed 0] [--data DIR] [--out DIR] [--threads 2] [--folds 0,1,...] [--device cpu|cuda]
+        [--keep-freed-memory | --no-keep-freed-memory]
 
-The budget per fold is wall-clock minutes (what a user of this machine gets) or, with ``--epochs``, a
-number of epochs with the cosine schedule spread over them: the same training on any machine, so
-folds run on a GPU or on a busy CPU are comparable (a 30-minute fold on 2 free CPU cores is about
-200 epochs of the shipped recipe).
+The budget per fold is the config's own (the shipped recipe: 205 epochs, at most 30 minutes), or
+``--minutes M`` of wall clock alone (what a user of this machine gets in M minutes), or ``--epochs
+N`` alone, with the cosine schedule spread over them: the same training on any machine, so folds run
+on a GPU or on a busy CPU are comparable.
 
 Runs are resumable: a fold whose run directory holds a summary is read, not retrained. Prints the
 per-fold Pearson and mean ± std, and writes ``cv.json`` in ``--out``.
@@ -46,7 +47,8 @@ FOLDS: list[list[str]] = [["train0", "train1"], ["train2"], ["train3"], ["train4
 def fold_config(base, held_out: list[str], minutes: float | None, seed: int, epochs: int | None = None):
     """``base`` trained on every sample but ``held_out``, validated (logged only) on ``held_out``.
 
-    The budget is ``epochs`` when given (no time limit), else ``minutes`` of wall-clock time.
+    The budget is ``epochs`` when given (no time limit), else ``minutes`` of wall-clock time when
+    given, else the config's own (its epochs and max_minutes).
     """
     config = copy.deepcopy(base)
     everything = [name for fold in FOLDS for name in fold]
@@ -56,12 +58,22 @@ def fold_config(base, held_out: list[str], minutes: float | None, seed: int, epo
     if epochs is not None:
         config.train.max_minutes = None
         config.train.epochs = epochs
-    else:
+    elif minutes is not None:
         config.train.max_minutes = minutes
         config.train.epochs = max(config.train.epochs, 10**6)
     config.train.patience = None
     config.train.seed = seed
     return config
+
+
+def budget_record(config) -> dict[str, float]:
+    """A fold config's budget for ``cv.json``: ``epochs_per_fold`` and/or ``minutes_per_fold``."""
+    budget: dict[str, float] = {}
+    if config.train.epochs < 10**6:
+        budget["epochs_per_fold"] = config.train.epochs
+    if config.train.max_minutes:
+        budget["minutes_per_fold"] = config.train.max_minutes
+    return budget
 
 
 def final_score(run_dir: Path) -> float:
@@ -104,10 +116,13 @@ def finished_fold_dir(cv_dir: Path, index: int) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True)
-    parser.add_argument("--minutes", type=float, default=30.0, help="training budget per fold (wall clock)")
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="training budget per fold in wall-clock minutes alone (default: the config's budget)")
     parser.add_argument("--epochs", type=int, default=None,
-                        help="training budget per fold in epochs instead of minutes (machine-independent)")
+                        help="training budget per fold in epochs alone, machine-independent (default: the config's budget)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--keep-freed-memory", action=argparse.BooleanOptionalAction, default=None,
+                        help="override train.keep_freed_memory for every fold (with --minutes it decides the epochs a fold gets)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", default=None)
     parser.add_argument("--out", default="cv-runs")
@@ -118,6 +133,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     base = load_config(args.config)
+    if args.keep_freed_memory is not None:
+        base.train.keep_freed_memory = args.keep_freed_memory
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     chosen = range(len(FOLDS)) if args.folds is None else [int(i) for i in args.folds.split(",")]
@@ -142,7 +159,8 @@ def main() -> None:
     summary = {
         "config": str(args.config), "threads": args.threads, "device": args.device,
         **({"ensemble_of": [str(d) for d in args.ensemble]} if args.ensemble else {"seed": args.seed}),
-        **({"epochs_per_fold": args.epochs} if args.epochs is not None else {} if args.ensemble else {"minutes_per_fold": args.minutes}),
+        **({} if args.ensemble else {**budget_record(fold_config(base, FOLDS[0], args.minutes, args.seed, args.epochs)),
+                                     "keep_freed_memory": base.train.keep_freed_memory}),
         "folds": scores,
         "mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
     }

@@ -70,9 +70,10 @@ def median_time(records: list[dict[str, Any]], threshold: float) -> str:
 
 
 def cv_text(fold: dict[str, Any]) -> str:
-    """``mean ± std (N folds, budget, seed)``; the budget is minutes or, for ``--epochs`` runs, epochs."""
-    budget = (f"{fold['epochs_per_fold']} epochs" if "epochs_per_fold" in fold
-              else f"{fold['minutes_per_fold']:g} min")
+    """``mean ± std (N folds, budget, seed)``; the budget is epochs, minutes, or epochs capped by minutes."""
+    parts = ([f"{fold['epochs_per_fold']} epochs"] if "epochs_per_fold" in fold else []) + (
+        [f"{'at most ' if 'epochs_per_fold' in fold else ''}{fold['minutes_per_fold']:g} min"] if "minutes_per_fold" in fold else [])
+    budget = ", ".join(parts)
     return f"{fold['mean']:.3f} ± {fold['std']:.3f} ({len(fold['folds'])} folds, {budget}, seed {fold['seed']})"
 
 

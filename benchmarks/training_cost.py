@@ -13,6 +13,11 @@ run directories instead of training (their metrics.jsonl), for budgets longer th
 ``--compile`` trains the chosen config with ``train.compile`` on; with ``--reference`` set to the same
 config it measures what compilation saves (``--config configs/cuzr64.yaml --reference
 configs/cuzr64.yaml --compile``).
+
+Both configs train with the same allocator setting, whatever their ``train.keep_freed_memory`` says:
+the setting is process-wide and cannot be undone, so a config that asked for it would otherwise speed
+up every run after it. By default glibc keeps freed memory for reuse (as the shipped recipe trains);
+``--no-keep-freed-memory`` times both as Python starts them.
 """
 
 from __future__ import annotations
@@ -53,8 +58,10 @@ def run_summary(run_dir: Path) -> dict:
     }
 
 
-def train_for(config_path: Path, minutes: float, data: str | None, out: Path, compile_steps: bool = False) -> Path:
+def train_for(config_path: Path, minutes: float, data: str | None, out: Path, compile_steps: bool = False,
+              keep_memory: bool = True) -> Path:
     config = load_config(config_path)
+    config.train.keep_freed_memory = keep_memory
     config.train.max_minutes = minutes
     config.train.epochs = max(config.train.epochs, 10**6)
     config.train.compile = config.train.compile or compile_steps
@@ -77,6 +84,8 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="where the two runs go (default: a temporary directory)")
     parser.add_argument("--from-runs", nargs=2, metavar=("CHOSEN_RUN", "REFERENCE_RUN"), default=None)
     parser.add_argument("--compile", action="store_true", help="train the chosen config with train.compile on")
+    parser.add_argument("--keep-freed-memory", action=argparse.BooleanOptionalAction, default=True,
+                        help="let glibc keep freed memory for reuse in both runs (default; same numbers, faster on CPU)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.from_runs:
@@ -84,12 +93,15 @@ def main() -> None:
         budget = "runs read from disk"
     else:
         out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="symgnn-cost-"))
-        chosen_run, chosen_memory = peak_memory_growth(lambda: train_for(Path(args.config), args.minutes, args.data, out, args.compile))
+        keep = args.keep_freed_memory
+        chosen_run, chosen_memory = peak_memory_growth(
+            lambda: train_for(Path(args.config), args.minutes, args.data, out, args.compile, keep))
         reference_run, reference_memory = peak_memory_growth(
-            lambda: train_for(Path(args.reference), args.minutes, args.data, out))
+            lambda: train_for(Path(args.reference), args.minutes, args.data, out, keep_memory=keep))
         chosen, reference = run_summary(chosen_run), run_summary(reference_run)
         chosen["peak_memory_mb"], reference["peak_memory_mb"] = chosen_memory, reference_memory
-        budget = f"{args.minutes:g} min each, {args.threads} torch threads, runs in {out}"
+        allocator = "glibc keeps freed memory" if keep else "default allocator settings"
+        budget = f"{args.minutes:g} min each, {args.threads} torch threads, {allocator}, runs in {out}"
     print(f"training cost ({budget})")
     reference_name = "symgnn paper" if Path(args.reference).stem == "symgnn_paper" else "reference"
     for label, s in (("chosen", chosen), (reference_name, reference)):

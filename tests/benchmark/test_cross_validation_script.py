@@ -57,3 +57,30 @@ def test_missing_fold_run_is_one_error_line(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [f"error: {tmp_path / 'a' / 'fold1-train2'}: no finished fold run (last.pt) for the ensemble"]
+
+
+def _script(name: str):
+    """A benchmark script imported as a module (benchmarks/ is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, SCRIPT.parent / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_fold_budget_is_the_configs_own_unless_overridden(monkeypatch):
+    from symgnn.train.config import load_config
+
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))  # recipes.py imports its sibling training_cost.py
+    cv, base = _script("cross_validation"), load_config(CONFIG)
+    own = cv.fold_config(base, ["train6"], None, seed=1)
+    assert (own.train.epochs, own.train.max_minutes, own.train.seed) == (205, 30, 1)
+    assert cv.budget_record(own) == {"epochs_per_fold": 205, "minutes_per_fold": 30}
+    clock = cv.fold_config(base, ["train6"], 10.0, seed=0)
+    assert clock.train.max_minutes == 10.0 and cv.budget_record(clock) == {"minutes_per_fold": 10.0}
+    epochs = cv.fold_config(base, ["train6"], None, seed=0, epochs=50)
+    assert epochs.train.max_minutes is None and cv.budget_record(epochs) == {"epochs_per_fold": 50}
+    assert own.data.train == ["train0", "train1", "train2", "train3", "train4", "train5"] and own.data.val == ["train6"]
+    text = _script("recipes").cv_text({"mean": 0.7, "std": 0.03, "folds": {"a": 1}, "seed": 0, **cv.budget_record(own)})
+    assert "205 epochs, at most 30 min" in text
