@@ -130,3 +130,54 @@ def test_train_config_asks_for_the_setting_and_the_flag_overrides_it(tmp_path, m
         assert len(calls) - before == int(expected)
         assert load_config(run / "config.yaml").train.keep_freed_memory is expected
     assert load_config(Path(__file__).resolve().parents[1] / "configs" / "cuzr64.yaml").train.keep_freed_memory
+
+
+# Allocates and frees a 400 MB tensor and prints how much of it stayed resident (MB), with glibc's
+# defaults, with freed memory kept, and after the defaults were restored.
+RESIDENT = """
+import torch
+from symgnn.runtime import keep_freed_memory, restore_default_allocator
+def rss_mb():
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmRSS:")) / 1024
+def kept_after_free():
+    before = rss_mb()
+    block = torch.ones(100_000_000)
+    del block
+    return rss_mb() - before
+default = kept_after_free()
+assert keep_freed_memory()
+kept = kept_after_free()
+assert restore_default_allocator() and not restore_default_allocator()
+print(default, kept, rss_mb(), kept_after_free())
+"""
+
+
+@pytest.mark.skipif(not GLIBC, reason="keep_freed_memory tunes glibc's malloc; this C library is not glibc")
+def test_restoring_the_defaults_gives_kept_memory_back():
+    out = subprocess.run([sys.executable, "-c", RESIDENT], capture_output=True, text=True, check=True).stdout.split()
+    default, kept, _, restored = (float(x) for x in out)
+    assert default < 50 and kept > 300 and restored < 50, out
+
+
+def test_prediction_commands_tune_the_allocator_by_structure_size(monkeypatch):
+    """The CLI's predictor asks for the setting by the size of each structure (structures above
+    KEEP_MEMORY_MAX_ATOMS get glibc's defaults); a predictor made through the API leaves it alone."""
+    from symgnn import runtime
+    from symgnn.cli.common import load_predictor
+    from symgnn.predictor import Predictor
+    from tests.conftest import random_structure
+
+    sizes: list[int] = []
+    monkeypatch.setattr("symgnn.predictor.tune_allocator_for", sizes.append)
+    structure = random_structure(60, seed=1)
+    Predictor.from_checkpoint("cuzr64").predict(structure)
+    assert sizes == []
+    load_predictor("cuzr64", "cpu").predict(structure, max_atoms=None)
+    assert sizes and set(sizes) == {60}
+
+    calls: list[str] = []
+    monkeypatch.setattr(runtime, "KEEP_MEMORY_MAX_ATOMS", 100)
+    monkeypatch.setattr(runtime, "keep_freed_memory", lambda: calls.append("keep") or True)
+    monkeypatch.setattr(runtime, "restore_default_allocator", lambda: calls.append("restore") or True)
+    assert runtime.tune_allocator_for(100) is True and runtime.tune_allocator_for(101) is False
+    assert calls == ["keep", "restore"]

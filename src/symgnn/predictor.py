@@ -23,6 +23,7 @@ from symgnn.graph import build_graph, graph_on
 from symgnn.models import build_model
 from symgnn.models.receptive import dependency_radius
 from symgnn.nn.descriptor_input import OutOfDistributionWarning, warn_extrapolation
+from symgnn.runtime import tune_allocator_for
 from symgnn.train.checkpoint import load_checkpoint
 
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
@@ -87,6 +88,9 @@ class Predictor:
     metadata: dict[str, Any] = field(default_factory=dict)
     #: atomic numbers of the training data; structures with other elements are refused (None: unknown)
     species: list[int] | None = None
+    #: let each prediction choose glibc's allocator settings for its size
+    #: (:func:`symgnn.runtime.tune_allocator_for`; process-wide, so off for the API, on in the CLI)
+    tune_allocator: bool = False
 
     @classmethod
     def from_checkpoint(cls, name_or_path: str | Path, device: str | None = "cpu") -> "Predictor":
@@ -115,6 +119,8 @@ class Predictor:
         """The graph of ``structure`` at this model's cutoff (refused if it holds an element the model
         never saw in training)."""
         check_species(structure, self.species)
+        if self.tune_allocator:
+            tune_allocator_for(len(structure))
         return build_graph(structure, self.cutoff)
 
     @torch.no_grad()
@@ -142,6 +148,8 @@ class Predictor:
         """
         if max_atoms is not None and max_atoms < 1:
             raise SymgnnError(f"--max-atoms must be positive, got {max_atoms}")
+        if self.tune_allocator:  # by the whole structure's size, also when it goes block by block
+            tune_allocator_for(len(structure))
         if max_atoms is None or len(structure) <= max_atoms or not getattr(self.model, "blockwise", True):
             return self.predict_graph(self.graph(structure))
         check_species(structure, self.species)

@@ -11,8 +11,9 @@ the shipped recipe (one thread) takes 3.1 s against 9.2 s.
 :func:`keep_freed_memory` asks glibc (``mallopt(3)``) to serve large blocks from its heap and to
 keep up to 1 GiB of freed memory for the next allocation — the in-process equivalent of the
 jemalloc/tcmalloc preloading that PyTorch's CPU performance guide recommends. The symgnn commands
-that predict call it, training does when its config asks (``train.keep_freed_memory``, which the
-shipped recipe sets); Python users can call it once at start. It only changes where memory comes
+that predict apply it to structures of up to 20,000 atoms (:func:`tune_allocator_for`: beyond that
+it costs more peak memory than it is worth), training does when its config asks
+(``train.keep_freed_memory``, which the shipped recipe sets); Python users can call it once at start. It only changes where memory comes
 from, so every result is bit-identical (``tests/test_runtime.py``). On systems without glibc (macOS,
 musl) it does nothing. :func:`release_freed_memory` hands what was kept back to the system, for
 measurements of how much memory a piece of work adds.
@@ -24,11 +25,18 @@ import ctypes
 import ctypes.util
 import platform
 
-# mallopt(3) parameter numbers from glibc's <malloc.h>.
+# mallopt(3) parameter numbers from glibc's <malloc.h>, and glibc's defaults for them.
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_MAX = -4
+_DEFAULT_TRIM_THRESHOLD = 128 * 1024
+_DEFAULT_MMAP_MAX = 65536
 #: freed memory glibc may keep at the top of its heap before giving it back to the system
 KEPT_BYTES = 1 << 30
+#: the largest structure (atoms) predicted with freed memory kept. Kept memory also fragments the heap,
+#: and the peak memory it costs grows with the structure (shipped model, 2 threads, this machine: +12 %
+#: at 3,000 atoms, +22 % at 8,000, +17 % at 20,000, +63 % at 64,000 predicted whole), while large
+#: structures are where memory matters; beyond this they keep glibc's defaults.
+KEEP_MEMORY_MAX_ATOMS = 20_000
 
 _applied = False
 
@@ -60,6 +68,33 @@ def keep_freed_memory() -> bool:
     # keeps (up to KEPT_BYTES free at its top) instead of unmapping it after every free.
     _applied = bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, KEPT_BYTES))
     return _applied
+
+
+def restore_default_allocator() -> bool:
+    """Undo :func:`keep_freed_memory`: glibc's default limits again, and what it kept handed back.
+
+    True if glibc's settings were changed back; False where nothing was kept (nothing to undo).
+    """
+    global _applied
+    if not _applied:
+        return False
+    mallopt = _glibc().mallopt
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    mallopt(_M_MMAP_MAX, _DEFAULT_MMAP_MAX)
+    mallopt(_M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD)
+    release_freed_memory()
+    _applied = False
+    return True
+
+
+def tune_allocator_for(num_atoms: int) -> bool:
+    """Keep freed memory for a structure of up to :data:`KEEP_MEMORY_MAX_ATOMS` atoms, glibc's
+    defaults for a larger one (speed where memory is small, memory where it is large); True if
+    freed memory is kept now."""
+    if num_atoms <= KEEP_MEMORY_MAX_ATOMS:
+        return keep_freed_memory()
+    restore_default_allocator()
+    return False
 
 
 def release_freed_memory() -> bool:

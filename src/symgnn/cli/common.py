@@ -82,10 +82,11 @@ def check_writable(path: Path, overwrite: bool) -> None:
 
 
 def load_predictor(checkpoint: str, device: str) -> "Predictor":
-    """The predictor of a checkpoint or shipped model, in a process tuned for prediction: glibc keeps
-    freed memory for reuse (:func:`symgnn.runtime.keep_freed_memory`; same numbers, about twice as fast)."""
+    """The predictor of a checkpoint or shipped model, tuned for prediction: for structures of up to
+    20,000 atoms glibc keeps freed memory for reuse (:func:`symgnn.runtime.tune_allocator_for`; same
+    numbers, about twice as fast), larger ones keep glibc's defaults (less peak memory)."""
     from symgnn.predictor import Predictor
-    from symgnn.runtime import keep_freed_memory
 
-    keep_freed_memory()
-    return Predictor.from_checkpoint(checkpoint, device)
+    predictor = Predictor.from_checkpoint(checkpoint, device)
+    predictor.tune_allocator = True
+    return predictor
