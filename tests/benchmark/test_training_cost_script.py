@@ -31,7 +31,7 @@ def test_both_runs_share_the_allocator_setting(tmp_path):
             "train": {"keep_freed_memory": keep},
         }))
         configs.append(str(path))
-    for flag, expected in (([], True), (["--no-keep-freed-memory"], False)):
+    for flag, expected in (([], False), (["--keep-freed-memory"], True)):
         out = tmp_path / f"runs{len(flag)}"
         command = [sys.executable, str(SCRIPT), "--config", configs[0], "--reference", configs[1], "--minutes", "0.02",
                    "--threads", "1", "--out", str(out), *flag]
