@@ -33,6 +33,7 @@ from pathlib import Path
 import torch
 
 from symgnn.benchmark.memory import peak_memory_growth
+from symgnn.errors import SymgnnError
 from symgnn.train.config import load_config
 from symgnn.train.loop import fit
 
@@ -122,4 +123,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except SymgnnError as error:  # bad config, data or device: one line, not a traceback
+        raise SystemExit(f"error: {error}") from None

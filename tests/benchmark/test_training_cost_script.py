@@ -41,3 +41,10 @@ def test_both_runs_share_the_allocator_setting(tmp_path):
         assert "ratio time per epoch" in result.stdout
         for run in ("asks", "silent"):
             assert load_config(out / run / "config.yaml").train.keep_freed_memory is expected
+
+
+def test_missing_config_is_one_error_line(tmp_path):
+    command = [sys.executable, str(SCRIPT), "--config", str(tmp_path / "nope.yaml"), "--minutes", "0.01"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+    assert result.stderr.strip() == f"error: {tmp_path / 'nope.yaml'}: config file not found"
