@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from symgnn.data.registry import load_sample
-from symgnn.errors import SymgnnError
+from symgnn.errors import SymgnnError, run_script
 from symgnn.io.atomic import atomic_write
 from symgnn.metrics import pearson
 from symgnn.train.config import load_config
@@ -171,7 +171,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except SymgnnError as error:  # bad config, data or device: one line, not a traceback
-        raise SystemExit(f"error: {error}") from None
+    run_script(main)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from symgnn.data.registry import load_sample
-from symgnn.errors import SymgnnError
+from symgnn.errors import SymgnnError, run_script
 from symgnn.benchmark.boxes import random_box
 from symgnn.explain.gnnexplainer import ExplainConfig, explain_fields
 from symgnn.explain.hooks import receptive_hops
@@ -85,4 +85,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

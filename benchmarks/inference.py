@@ -31,7 +31,7 @@ from symgnn.benchmark.boxes import random_box, sub_box
 from symgnn.benchmark.memory import peak_memory_growth
 from symgnn.data.registry import load_sample, resolve_data_dir
 from symgnn.data.structure import Structure
-from symgnn.errors import SymgnnError
+from symgnn.errors import SymgnnError, run_script
 from symgnn.models import build_model
 from symgnn.nn.descriptor_input import OutOfDistributionWarning
 from symgnn.predictor import Predictor
@@ -98,4 +98,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -24,7 +24,7 @@ from symgnn.benchmark.boxes import random_box, replicate
 from symgnn.benchmark.memory import peak_memory_growth
 from symgnn.data.blocks import plan_blocks
 from symgnn.data.registry import load_sample, resolve_data_dir
-from symgnn.errors import SymgnnError
+from symgnn.errors import SymgnnError, run_script
 from symgnn.models.receptive import dependency_radius
 from symgnn.nn.descriptor_input import OutOfDistributionWarning
 from symgnn.predictor import Predictor
@@ -71,4 +71,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from symgnn.data.registry import load_sample, resolve_data_dir
+from symgnn.errors import run_script
 from symgnn.evaluate import evaluate
 from symgnn.io.atomic import atomic_write
 from symgnn.predictor import Predictor
@@ -137,4 +138,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 
 from symgnn.benchmark.memory import peak_memory_growth
-from symgnn.errors import SymgnnError
+from symgnn.errors import run_script
 from symgnn.train.config import load_config
 from symgnn.train.loop import fit
 
@@ -123,7 +123,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except SymgnnError as error:  # bad config, data or device: one line, not a traceback
-        raise SystemExit(f"error: {error}") from None
+    run_script(main)

@@ -10,6 +10,7 @@ which the CLI prints as one ``warning: <message>`` line.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -33,3 +34,14 @@ def warn_several_frames(path: str | Path, count: int | None = None) -> None:
     held = f"{count} frames" if count else "several frames"
     warnings.warn(f"{path}: holds {held}; reading the last (choose one with --frame N, 0 = the first)",
                   InputWarning, stacklevel=3)
+
+
+def run_script(main: Callable[[], None]) -> None:
+    """Run a benchmark script's ``main``; a :class:`SymgnnError` or a missing file ends it with one
+    ``error: ...`` line (exit status 1) instead of a traceback."""
+    try:
+        main()
+    except SymgnnError as error:
+        raise SystemExit(f"error: {error}") from None
+    except FileNotFoundError as error:
+        raise SystemExit(f"error: {error.filename}: {error.strerror}") from None

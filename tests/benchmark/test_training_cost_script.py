@@ -48,3 +48,15 @@ def test_missing_config_is_one_error_line(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert result.returncode != 0
     assert result.stderr.strip() == f"error: {tmp_path / 'nope.yaml'}: config file not found"
+
+
+def test_every_benchmark_script_reports_a_missing_input_in_one_line(tmp_path):
+    """A missing checkpoint, config or run directory ends each script with one ``error:`` line."""
+    missing = tmp_path / "nope"
+    cases = {"inference.py": ["--model", str(missing)], "large_structure.py": ["--model", str(missing)],
+             "recipes.py": ["--recipe", f"a={missing}"], "cross_validation.py": ["--config", str(missing)]}
+    for script, args in cases.items():
+        result = subprocess.run([sys.executable, str(SCRIPT.parent / script), *args], capture_output=True, text=True,
+                                check=False, cwd=tmp_path)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode != 0 and len(lines) == 1 and lines[0].startswith(f"error: {missing}"), (script, result.stderr)
