@@ -148,8 +148,6 @@ class Predictor:
         """
         if max_atoms is not None and max_atoms < 1:
             raise SymgnnError(f"--max-atoms must be positive, got {max_atoms}")
-        if self.tune_allocator:  # by the whole structure's size, also when it goes block by block
-            tune_allocator_for(len(structure))
         if max_atoms is None or len(structure) <= max_atoms or not getattr(self.model, "blockwise", True):
             return self.predict_graph(self.graph(structure))
         check_species(structure, self.species)
@@ -159,6 +157,8 @@ class Predictor:
             warnings.warn(f"{structure.name}: {len(structure)} atoms, more than {max_atoms}, but its periodic axes cannot "
                           f"be cut into blocks of that size with a {halo:g} Å halo at a sensible cost: predicted whole", InputWarning, stacklevel=2)
             return self.predict_graph(self.graph(structure))
+        if self.tune_allocator:  # by the whole structure's size (whole predictions tune in graph())
+            tune_allocator_for(len(structure))
         prediction = np.full(len(structure), np.nan)
         outside: list[np.ndarray] = []
         for block in spatial_blocks(structure, halo, counts):

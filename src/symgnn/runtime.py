@@ -51,6 +51,12 @@ def _glibc():
         return None
 
 
+def _mallopt(libc, param: int, value: int) -> bool:
+    """``mallopt(param, value)`` of glibc's ``libc``; True on success."""
+    libc.mallopt.argtypes, libc.mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return bool(libc.mallopt(param, value))
+
+
 def keep_freed_memory() -> bool:
     """Make glibc's ``malloc`` reuse freed memory for large tensors; True if the setting took effect.
 
@@ -60,13 +66,11 @@ def keep_freed_memory() -> bool:
     if _applied:
         return True
     libc = _glibc()
-    mallopt = getattr(libc, "mallopt", None)
-    if mallopt is None:
+    if libc is None:
         return False
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    # mallopt returns 1 on success. No mmap for large blocks: they come from the heap, which glibc
-    # keeps (up to KEPT_BYTES free at its top) instead of unmapping it after every free.
-    _applied = bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, KEPT_BYTES))
+    # No mmap for large blocks: they come from the heap, which glibc keeps (up to KEPT_BYTES free at
+    # its top) instead of unmapping it after every free.
+    _applied = _mallopt(libc, _M_MMAP_MAX, 0) and _mallopt(libc, _M_TRIM_THRESHOLD, KEPT_BYTES)
     return _applied
 
 
@@ -78,10 +82,9 @@ def restore_default_allocator() -> bool:
     global _applied
     if not _applied:
         return False
-    mallopt = _glibc().mallopt
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    mallopt(_M_MMAP_MAX, _DEFAULT_MMAP_MAX)
-    mallopt(_M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD)
+    libc = _glibc()
+    _mallopt(libc, _M_MMAP_MAX, _DEFAULT_MMAP_MAX)
+    _mallopt(libc, _M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD)
     release_freed_memory()
     _applied = False
     return True
@@ -103,9 +106,9 @@ def release_freed_memory() -> bool:
     After :func:`keep_freed_memory`, freed tensors stay resident for reuse, so the next piece of work
     would grow the process less than it needs on its own; memory probes call this first.
     """
-    trim = getattr(_glibc(), "malloc_trim", None)
-    if trim is None:
+    libc = _glibc()
+    if libc is None:
         return False
-    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
-    trim(0)
+    libc.malloc_trim.argtypes, libc.malloc_trim.restype = [ctypes.c_size_t], ctypes.c_int
+    libc.malloc_trim(0)
     return True
