@@ -263,3 +263,25 @@ def test_settings_of_the_wrong_kind_are_refused_in_one_line():
         config_from_dict({"data": {"cutoff": True}})
     accepted = config_from_dict({"data": {"cutoff": 4}, "train": {"max_minutes": None, "grad_clip": 1}})
     assert accepted.data.cutoff == 4 and accepted.train.max_minutes is None
+
+
+def test_without_validation_samples_the_final_model_is_kept(tmp_path, one_thread):
+    """``data.val: []`` (a chosen recipe refitted on all labelled data): nothing is selected, best.pt is
+    the final epoch's model, and the command says so instead of printing a validation score."""
+    from symgnn.io.write import write_predictions
+    from symgnn.train.checkpoint import load_checkpoint
+
+    write_predictions(random_structure(60, seed=6), {}, tmp_path, "a")
+    config = config_for(tmp_path / "a.xyz", tmp_path / "a.xyz", 3).to_dict()
+    config["data"]["val"] = []
+    path = tmp_path / "refit.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = CliRunner().invoke(app, ["train", "--config", str(path), "--out", str(tmp_path / "run"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "no validation samples" in result.output and "final model (no validation samples) at epoch 3" in result.output
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert len(records) == 3 and not any("val_pearson" in r for r in records)
+    best, last = load_checkpoint(tmp_path / "run" / "best.pt"), load_checkpoint(tmp_path / "run" / "last.pt")
+    assert best["epoch"] == last["epoch"] == 3 and best["val_names"] == []
+    for name, tensor in last["state_dict"].items():
+        assert torch.equal(best["state_dict"][name], tensor), name

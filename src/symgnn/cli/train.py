@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -54,8 +55,10 @@ def register(app: typer.Typer) -> None:
             cfg.train.keep_freed_memory = keep_memory
         run_dir = out or Path("runs") / config.stem
         result = fit(cfg, data, run_dir, resume=resume, device=device, progress=not quiet, log=typer.echo)
+        chosen = ("final model (no validation samples)" if math.isnan(result.best_val_pearson)
+                  else f"best validation Pearson {result.best_val_pearson:.4f}")
         typer.echo(
-            f"best validation Pearson {result.best_val_pearson:.4f} at epoch {result.best_epoch} "
+            f"{chosen} at epoch {result.best_epoch} "
             f"({result.epochs_run} epochs, {result.seconds / 60:.1f} min, {result.seconds_per_epoch:.1f} s/epoch); "
             f"checkpoint {run_dir / 'best.pt'}"
         )

@@ -122,7 +122,12 @@ def fit(
     progress: bool = True,
     log: Any = print,
 ) -> TrainResult:
-    """Train ``config``'s model, validating every ``eval_every`` epochs, and keep the best checkpoint."""
+    """Train ``config``'s model, validating every ``eval_every`` epochs, and keep the best checkpoint.
+
+    With no validation samples (``data.val: []``, e.g. a recipe chosen beforehand and refitted on all
+    labelled data) nothing is selected: ``best.pt`` is the latest epoch's model, so it ends as the
+    final one, and its validation Pearson is NaN.
+    """
     run_dir = Path(run_dir)
     last_path, best_path, metrics_path = run_dir / "last.pt", run_dir / "best.pt", run_dir / "metrics.jsonl"
     if last_path.exists() and not resume:
@@ -181,7 +186,8 @@ def fit(
     weights[1:] = config.train.aux_weight
     start_time = time.monotonic() - state["elapsed"]
     num_params = sum(p.numel() for p in model.parameters())
-    log(f"model {config.model_name}: {num_params:,} parameters; train {', '.join(train_names)}; val {', '.join(val_names)}")
+    log(f"model {config.model_name}: {num_params:,} parameters; train {', '.join(train_names)}; "
+        + (f"val {', '.join(val_names)}" if val_names else "no validation samples: the final model is kept (best.pt), nothing is selected"))
     forward = TrainingForward(model, config.train.compile, log)
     bar = _progress_bar(progress, config.train.epochs, state["epoch"])
     epoch_times: list[float] = []
@@ -215,9 +221,13 @@ def fit(
             record: dict[str, Any] = {"epoch": epoch, "train_loss": float(np.mean(losses)), "lr": optimizer.param_groups[0]["lr"]}
             if epoch % config.train.eval_every == 0 or epoch == config.train.epochs:
                 evaluated = _evaluated_model(model, ema)
-                score = validation_pearson(evaluated, val_graphs)
-                record["val_pearson"] = score
-                if score > state["best_val_pearson"]:
+                if val_graphs:
+                    score = validation_pearson(evaluated, val_graphs)
+                    record["val_pearson"] = score
+                    improved = score > state["best_val_pearson"]
+                else:  # nothing to select on: best.pt follows the latest epoch, so it ends as the final model
+                    score, improved = math.nan, True
+                if improved:
                     state.update(best_val_pearson=score, best_epoch=epoch, stale=0)
                     save_checkpoint(best_path, payload({"epoch": epoch, "best_val_pearson": score}, evaluated))
                 else:
