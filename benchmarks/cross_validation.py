@@ -16,7 +16,10 @@ N`` alone, with the cosine schedule spread over them: the same training on any m
 on a GPU or on a busy CPU are comparable.
 
 Runs are resumable: a fold whose run directory holds a summary is read, not retrained. Prints the
-per-fold Pearson and mean ± std, and writes ``cv.json`` in ``--out``.
+per-fold Pearson and mean ± std, and writes ``cv.json`` in ``--out``. Beside the per-fold scores,
+which see only the ranking of atoms within each sample, ``cv.json`` holds scores that also see each
+sample's predicted mean barrier (:func:`pooled_scores`): held-out samples scored two at a time, the
+way ``symgnn evaluate --split test`` scores test0 and test1 together, and each sample's mean offset.
 
 Seed ensembles: ``--ensemble CV_DIR CV_DIR ...`` trains nothing; it scores, fold by fold, the mean
 prediction of the final models (``last.pt``) of finished cross-validations of one config run with
@@ -78,28 +81,63 @@ def budget_record(config) -> dict[str, float]:
     return budget
 
 
-def final_score(run_dir: Path) -> float:
-    """Validation Pearson of the last epoch (the final model), not the best epoch."""
-    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    return float([r for r in records if "val_pearson" in r][-1]["val_pearson"])
-
-
-def ensemble_score(run_dirs: list[Path], held_out: list[str], data_dir: str | None) -> float:
-    """Held-out Pearson (mean over the held-out samples) of the mean prediction of the final models
-    in ``run_dirs``: the score :func:`final_score` gives a single run, for a seed ensemble."""
+def held_out_predictions(run_dirs: list[Path], held_out: list[str], data_dir: str | None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Prediction and label (eV) of every held-out sample by the final model of one fold run, or by
+    the mean of the final models of several (a seed ensemble)."""
     import tempfile
 
     from symgnn.predictor import Predictor
     from symgnn.train.ensemble import combine_checkpoints
 
-    with tempfile.TemporaryDirectory() as work:
-        combined = combine_checkpoints([d / "last.pt" for d in run_dirs], Path(work) / "ensemble-last.pt")
-        predictor = Predictor.from_checkpoint(combined)
-    scores = []
+    if len(run_dirs) == 1:
+        predictor = Predictor.from_checkpoint(run_dirs[0] / "last.pt")
+    else:
+        with tempfile.TemporaryDirectory() as work:
+            combined = combine_checkpoints([d / "last.pt" for d in run_dirs], Path(work) / "ensemble-last.pt")
+            predictor = Predictor.from_checkpoint(combined)
+    predictions = {}
     for name in held_out:
         structure = load_sample(name, data_dir)
-        scores.append(pearson(predictor.predict(structure), structure.labels))
-    return float(np.mean(scores))
+        predictions[name] = (predictor.predict(structure), np.asarray(structure.labels, dtype=np.float64))
+    return predictions
+
+
+def held_out_score(predictions: dict[str, tuple[np.ndarray, np.ndarray]]) -> float:
+    """A fold's score: the Pearson of each held-out sample, averaged over the fold's samples."""
+    return float(np.mean([pearson(prediction, truth) for prediction, truth in predictions.values()]))
+
+
+def pooled_scores(predictions: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, object]:
+    """Scores that see each structure's predicted *level*, not only the ranking within it.
+
+    ``symgnn evaluate --split test`` reports the Pearson over the atoms of test0 and test1 together,
+    which rewards predicting the right mean barrier of each structure as well as the ranking inside
+    it; the per-fold score cannot see that. Here every held-out sample keeps the prediction of the
+    fold that held it out, and:
+
+    - ``pairs``: the Pearson over the atoms of two samples of different folds together (as test0 and
+      test1 are scored), for every such pair; ``pairs_mean`` their mean;
+    - ``pooled``: the Pearson over the atoms of every held-out sample together;
+    - ``offsets_ev``: each sample's mean prediction minus its mean label.
+
+    train0 and train1 (one structure, one fold) are never paired with each other.
+    """
+    from itertools import combinations
+
+    fold_of = {name: index for index, fold in enumerate(FOLDS) for name in fold}
+    names = list(predictions)
+    pairs = {
+        f"{a}+{b}": pearson(np.concatenate([predictions[a][0], predictions[b][0]]), np.concatenate([predictions[a][1], predictions[b][1]]))
+        for a, b in combinations(names, 2)
+        if fold_of[a] != fold_of[b]
+    }
+    everything = [np.concatenate([predictions[n][k] for n in names]) for k in (0, 1)]
+    return {
+        "pooled": pearson(*everything),
+        "pairs_mean": float(np.mean(list(pairs.values()))) if pairs else None,
+        "pairs": pairs,
+        "offsets_ev": {name: float(prediction.mean() - truth.mean()) for name, (prediction, truth) in predictions.items()},
+    }
 
 
 def fold_dir(cv_dir: Path, index: int) -> Path:
@@ -141,22 +179,25 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     chosen = range(len(FOLDS)) if args.folds is None else [int(i) for i in args.folds.split(",")]
     scores: dict[str, float] = {}
+    predictions: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for index in chosen:
         held_out = FOLDS[index]
         name = "+".join(held_out)
         run_dir = fold_dir(out, index)
         if args.ensemble:
             members = [finished_fold_dir(cv_dir, index) for cv_dir in args.ensemble]
-            scores[name] = ensemble_score(members, held_out, args.data)
-            print(f"fold {name}: held-out Pearson {scores[name]:.4f} (ensemble of {len(members)} final models)", flush=True)
-            continue
-        if not (run_dir / "summary.json").is_file():
-            resume = (run_dir / "last.pt").is_file()
-            config = fold_config(base, held_out, args.minutes, args.seed, epochs=args.epochs)
-            fit(config, args.data, run_dir, resume=resume, device=args.device, progress=False,
-                log=lambda message, name=name: print(f"  [{name}] {message}", flush=True))
-        scores[name] = final_score(run_dir)
-        print(f"fold {name}: held-out Pearson {scores[name]:.4f}", flush=True)
+        else:
+            members = [run_dir]
+            if not (run_dir / "summary.json").is_file():
+                resume = (run_dir / "last.pt").is_file()
+                config = fold_config(base, held_out, args.minutes, args.seed, epochs=args.epochs)
+                fit(config, args.data, run_dir, resume=resume, device=args.device, progress=False,
+                    log=lambda message, name=name: print(f"  [{name}] {message}", flush=True))
+        fold_predictions = held_out_predictions(members, held_out, args.data)
+        predictions.update(fold_predictions)
+        scores[name] = held_out_score(fold_predictions)
+        what = f" (ensemble of {len(members)} final models)" if args.ensemble else ""
+        print(f"fold {name}: held-out Pearson {scores[name]:.4f}{what}", flush=True)
     values = np.array(list(scores.values()))
     summary = {
         "config": str(args.config), "threads": args.threads, "device": args.device,
@@ -165,11 +206,15 @@ def main() -> None:
                                      "keep_freed_memory": base.train.keep_freed_memory}),
         "folds": scores,
         "mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+        **pooled_scores(predictions),
     }
     # An ensemble's scores go beside, never over, the cv.json of a cross-validation run in --out.
     with atomic_write(out / ("cv_ensemble.json" if args.ensemble else "cv.json")) as handle:
         handle.write(json.dumps(summary, indent=2))
     print(f"leave-one-sample-out Pearson: {summary['mean']:.4f} ± {summary['std']:.4f} over {len(values)} folds")
+    if summary["pairs"]:
+        print(f"held-out samples scored two at a time (as test0 + test1): {summary['pairs_mean']:.4f} over {len(summary['pairs'])} pairs; "
+              f"all together: {summary['pooled']:.4f}")
 
 
 if __name__ == "__main__":

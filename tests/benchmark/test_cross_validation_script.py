@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
 import torch
 
 from symgnn.metrics import pearson
@@ -84,3 +86,25 @@ def test_fold_budget_is_the_configs_own_unless_overridden(monkeypatch):
     assert own.data.train == ["train0", "train1", "train2", "train3", "train4", "train5"] and own.data.val == ["train6"]
     text = _script("recipes").cv_text({"mean": 0.7, "std": 0.03, "folds": {"a": 1}, "seed": 0, **cv.budget_record(own)})
     assert "205 epochs, at most 30 min" in text
+
+
+def test_pooled_scores_see_each_samples_level():
+    """Held-out samples scored two at a time see a wrong mean barrier, which the per-fold scores cannot;
+    train0 and train1 (one structure) are never paired."""
+    rng = np.random.default_rng(0)
+    truth = {name: rng.normal(mean, 0.3, 500) for name, mean in (("train0", 1.8), ("train1", 1.8), ("train2", 1.7), ("train6", 1.3))}
+    right_level = {name: (y + rng.normal(0, 0.2, y.size), y) for name, y in truth.items()}
+    cv = _script("cross_validation")
+    scores = cv.pooled_scores(right_level)
+    assert sorted(scores["pairs"]) == ["train0+train2", "train0+train6", "train1+train2", "train1+train6", "train2+train6"]
+    assert scores["offsets_ev"]["train6"] == pytest.approx(0.0, abs=0.05)
+    # The same ranking inside train6 with its level 0.4 eV too high: each sample's own Pearson is unchanged,
+    # every pair with train6 and the pooled score fall.
+    wrong_level = dict(right_level, train6=(right_level["train6"][0] + 0.4, truth["train6"]))
+    worse = cv.pooled_scores(wrong_level)
+    assert cv.held_out_score({"train6": wrong_level["train6"]}) == pytest.approx(cv.held_out_score({"train6": right_level["train6"]}))
+    assert worse["offsets_ev"]["train6"] == pytest.approx(0.4, abs=0.05)
+    assert worse["pairs"]["train2+train6"] < scores["pairs"]["train2+train6"] - 0.05
+    assert worse["pairs"]["train0+train2"] == scores["pairs"]["train0+train2"]
+    assert worse["pooled"] < scores["pooled"] and worse["pairs_mean"] < scores["pairs_mean"]
+    assert cv.pooled_scores({"train0": right_level["train0"], "train1": right_level["train1"]})["pairs_mean"] is None
