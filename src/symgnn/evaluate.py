@@ -3,6 +3,7 @@ parity plot."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from symgnn.data.structure import Structure
-from symgnn.errors import SymgnnError
+from symgnn.errors import InputWarning, SymgnnError
 from symgnn.metrics import metrics_by_species, regression_metrics
 from symgnn.predictor import DEFAULT_MAX_ATOMS, Predictor
 
@@ -41,10 +42,22 @@ class Evaluation:
         }
 
 
+def warn_if_trained_on(predictor: Predictor, structures: list[Structure]) -> list[str]:
+    """Warn (one :class:`InputWarning`) about the structures the model was trained on, whose scores
+    measure the fit rather than held-out accuracy; returns their names."""
+    seen = [s.name for s in structures if predictor.trained_on(s)]
+    if seen:
+        warnings.warn(f"{', '.join(seen)}: in this model's training data, so {'its' if len(seen) == 1 else 'their'} "
+                      "scores measure the fit, not a held-out accuracy", InputWarning, stacklevel=3)
+    return seen
+
+
 def evaluate(predictor: Predictor, structures: list[Structure], max_atoms: int | None = DEFAULT_MAX_ATOMS) -> Evaluation:
     """Predict every structure (block by block above ``max_atoms`` atoms) and collect predictions with
-    their labels."""
+    their labels. A structure the model was trained on gets a warning (:class:`InputWarning`), and the
+    report lists it under ``trained_on``: its scores say how well the model fits, not how it generalises."""
     predictions, truths, numbers, samples = [], [], [], []
+    seen = warn_if_trained_on(predictor, structures)
     for structure in structures:
         if structure.labels is None:
             raise SymgnnError(f"{structure.name}: no label to evaluate against (give --label-column)")
@@ -52,7 +65,8 @@ def evaluate(predictor: Predictor, structures: list[Structure], max_atoms: int |
         truths.append(np.asarray(structure.labels, dtype=np.float64))
         numbers.append(structure.numbers)
         samples.append(np.full(len(structure), structure.name, dtype=object))
-    return Evaluation(np.concatenate(predictions), np.concatenate(truths), np.concatenate(numbers), np.concatenate(samples))
+    return Evaluation(np.concatenate(predictions), np.concatenate(truths), np.concatenate(numbers), np.concatenate(samples),
+                      metadata={"trained_on": seen})
 
 
 def parity_plot(evaluation: Evaluation, path: str | Path, title: str = "") -> Path:

@@ -111,9 +111,18 @@ class Predictor:
             model_name=payload["model_name"],
             model_hparams=dict(payload["model_hparams"]),
             device=target,
-            metadata={k: payload[k] for k in ("config", "epoch", "best_val_pearson", "data_dir_samples") if k in payload},
+            metadata={k: payload[k] for k in ("config", "epoch", "best_val_pearson", "data_dir_samples", "train_names") if k in payload},
             species=[int(z) for z in payload["species"]] if "species" in payload else None,
         )
+
+    def trained_on(self, structure: Structure) -> bool:
+        """Whether a structure of this name was among the model's training samples (a group of
+        averaged samples such as ``train0+train1`` counts for each of its members; a dataset sample's
+        own file, ``.../train6.pickle``, counts as the sample). Its scores are then no measure of
+        generalisation. ``False`` for checkpoints that do not record their training data."""
+        names = {member for name in self.metadata.get("train_names", []) for member in str(name).split("+")}
+        path = Path(structure.name)  # a dataset sample read from its file is named by the file's path
+        return structure.name in names or (path.suffix == ".pickle" and path.stem in names)
 
     def graph(self, structure: Structure) -> Data:
         """The graph of ``structure`` at this model's cutoff (refused if it holds an element the model

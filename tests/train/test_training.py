@@ -285,3 +285,37 @@ def test_without_validation_samples_the_final_model_is_kept(tmp_path, one_thread
     assert best["epoch"] == last["epoch"] == 3 and best["val_names"] == []
     for name, tensor in last["state_dict"].items():
         assert torch.equal(best["state_dict"][name], tensor), name
+
+
+def test_scores_on_training_structures_are_flagged(tmp_path, one_thread):
+    """Evaluating (or predicting with labels) a structure the model was trained on warns in one line and
+    the report lists it under ``trained_on``; a structure it never saw gets neither."""
+    import warnings
+
+    from symgnn.errors import InputWarning
+    from symgnn.evaluate import evaluate
+    from symgnn.io.read import read_structure
+    from symgnn.io.write import write_predictions
+    from symgnn.predictor import Predictor
+
+    for name, seed in (("a", 7), ("b", 8)):
+        write_predictions(random_structure(60, seed=seed), {}, tmp_path, name)
+    fit(config_for(tmp_path / "a.xyz", tmp_path / "b.xyz", 1), None, tmp_path / "run", progress=False, log=lambda *_: None)
+    predictor = Predictor.from_checkpoint(tmp_path / "run" / "best.pt")
+    seen, unseen = (read_structure(tmp_path / f"{n}.xyz", label_column="barrier") for n in ("a", "b"))
+    with pytest.warns(InputWarning, match=r"a\.xyz: in this model's training data, so its scores measure the fit"):
+        report = evaluate(predictor, [seen, unseen]).report()
+    assert report["trained_on"] == [str(tmp_path / "a.xyz")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InputWarning)
+        assert evaluate(predictor, [unseen]).report()["trained_on"] == []
+    with pytest.warns(InputWarning, match=r"a\.xyz: in this model's training data"):
+        result = CliRunner().invoke(app, ["predict", str(tmp_path / "run" / "best.pt"), str(tmp_path / "a.xyz"),
+                                          "--label-column", "barrier", "--out", str(tmp_path / "pred")])
+    assert result.exit_code == 0, result.output
+    # A dataset sample's own file counts as the sample.
+    from symgnn.data.structure import Structure
+
+    predictor.metadata["train_names"] = ["train0+train1", "train6"]
+    as_file = Structure(seen.numbers, seen.positions, seen.cell, seen.pbc, name="/data/cuzr64/train1.pickle")
+    assert predictor.trained_on(as_file) and not predictor.trained_on(unseen)

@@ -45,8 +45,8 @@ def register(app: typer.Typer) -> None:
             if path is not None:
                 check_writable(path, overwrite)
         result = run_evaluation(predictor, loaded, max_atoms=max_atoms)
-        result.metadata = {"checkpoint": str(checkpoint), "split": None if structures else split,
-                           "samples": [s.name for s in loaded]}
+        result.metadata.update(checkpoint=str(checkpoint), split=None if structures else split,
+                               samples=[s.name for s in loaded])
         report = result.report()
         _print_report(report)
         if json_path:
