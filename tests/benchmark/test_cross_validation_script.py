@@ -21,9 +21,10 @@ CONFIG = Path(__file__).resolve().parents[2] / "configs" / "cuzr64.yaml"
 
 
 def member_checkpoints(out: Path) -> list[Path]:
-    """The shipped ensemble's two members as single-model checkpoints, each placed as the final model
-    (``last.pt``) of fold 5 (train6 held out) in a cross-validation directory of its own."""
-    shipped = torch.load(PRETRAINED_DIR / "cuzr64.pt", map_location="cpu", weights_only=True)
+    """The paper-split ensemble's two members (``cuzr64-split``, trained without train6) as single-model
+    checkpoints, each placed as the final model (``last.pt``) of fold 5 (train6 held out) in a
+    cross-validation directory of its own."""
+    shipped = torch.load(PRETRAINED_DIR / "cuzr64-split.pt", map_location="cpu", weights_only=True)
     hparams = shipped["model_hparams"]
     paths = []
     for k in range(hparams["size"]):
@@ -47,7 +48,7 @@ def test_ensemble_of_finished_folds_scores_like_the_ensemble_checkpoint(shared_d
     from symgnn.data.registry import load_sample
 
     structure = load_sample("train6", shared_data)
-    expected = pearson(Predictor.from_checkpoint("cuzr64").predict(structure), structure.labels)
+    expected = pearson(Predictor.from_checkpoint("cuzr64-split").predict(structure), structure.labels)
     assert abs(report["folds"]["train6"] - expected) < 1e-6
 
 
