@@ -120,7 +120,8 @@ class Predictor:
         averaged samples such as ``train0+train1`` counts for each of its members; a dataset sample's
         own file, ``.../train6.pickle``, counts as the sample). Its scores are then no measure of
         generalisation. ``False`` for checkpoints that do not record their training data."""
-        names = {member for name in self.metadata.get("train_names", []) for member in str(name).split("+")}
+        trained = [str(name) for name in self.metadata.get("train_names", [])]
+        names = set(trained) | {member for name in trained for member in name.split("+")}
         path = Path(structure.name)  # a dataset sample read from its file is named by the file's path
         return structure.name in names or (path.suffix == ".pickle" and path.stem in names)
 
