@@ -42,22 +42,25 @@ class Evaluation:
         }
 
 
-def warn_if_trained_on(predictor: Predictor, structures: list[Structure]) -> list[str]:
-    """Warn (one :class:`InputWarning`) about the structures the model was trained on, whose scores
-    measure the fit rather than held-out accuracy; returns their names."""
+def training_structures(predictor: Predictor, structures: list[Structure], warn: bool = True) -> list[str]:
+    """The names of the structures the model was trained on, whose scores measure the fit rather than
+    held-out accuracy; with ``warn``, one :class:`InputWarning` names them."""
     seen = [s.name for s in structures if predictor.trained_on(s)]
-    if seen:
+    if seen and warn:
         warnings.warn(f"{', '.join(seen)}: in this model's training data, so {'its' if len(seen) == 1 else 'their'} "
                       "scores measure the fit, not a held-out accuracy", InputWarning, stacklevel=3)
     return seen
 
 
-def evaluate(predictor: Predictor, structures: list[Structure], max_atoms: int | None = DEFAULT_MAX_ATOMS) -> Evaluation:
+def evaluate(predictor: Predictor, structures: list[Structure], max_atoms: int | None = DEFAULT_MAX_ATOMS,
+             warn_training_data: bool = True) -> Evaluation:
     """Predict every structure (block by block above ``max_atoms`` atoms) and collect predictions with
-    their labels. A structure the model was trained on gets a warning (:class:`InputWarning`), and the
-    report lists it under ``trained_on``: its scores say how well the model fits, not how it generalises."""
+    their labels. The report lists the structures the model was trained on under ``trained_on``: their
+    scores say how well the model fits, not how it generalises. Each gets a warning
+    (:class:`InputWarning`) unless ``warn_training_data`` is off (a caller that scores a training split
+    on purpose)."""
     predictions, truths, numbers, samples = [], [], [], []
-    seen = warn_if_trained_on(predictor, structures)
+    seen = training_structures(predictor, structures, warn=warn_training_data)
     for structure in structures:
         if structure.labels is None:
             raise SymgnnError(f"{structure.name}: no label to evaluate against (give --label-column)")

@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         import numpy as np
 
         from symgnn.cli.common import check_writable, read_user_structure
-        from symgnn.evaluate import Evaluation, parity_plot, warn_if_trained_on
+        from symgnn.evaluate import Evaluation, parity_plot, training_structures
         from symgnn.io.write import write_predictions
         from symgnn.metrics import regression_metrics
 
@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
         for path in structures:
             structure = read_user_structure(path, label_column, types, frame)
             if structure.labels is not None:
-                warn_if_trained_on(predictor, [structure])
+                training_structures(predictor, [structure])
             start = time.perf_counter()
             prediction = predictor.predict(structure, max_atoms=max_atoms)
             seconds = time.perf_counter() - start

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Optional
 
@@ -35,7 +34,8 @@ def register(app: typer.Typer) -> None:
         ),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bar; one line per epoch."),
     ) -> None:
-        """Train on the config's training samples; select the best epoch by validation Pearson."""
+        """Train on the config's training samples; select the best epoch by validation Pearson (keep the final
+        model when the config has no validation samples, data.val: [])."""
         from symgnn.errors import SymgnnError
         from symgnn.train.config import load_config
         from symgnn.train.loop import fit
@@ -55,8 +55,8 @@ def register(app: typer.Typer) -> None:
             cfg.train.keep_freed_memory = keep_memory
         run_dir = out or Path("runs") / config.stem
         result = fit(cfg, data, run_dir, resume=resume, device=device, progress=not quiet, log=typer.echo)
-        chosen = ("final model (no validation samples)" if math.isnan(result.best_val_pearson)
-                  else f"best validation Pearson {result.best_val_pearson:.4f}")
+        chosen = (f"best validation Pearson {result.best_val_pearson:.4f}" if cfg.data.val
+                  else "final model (no validation samples)")
         typer.echo(
             f"{chosen} at epoch {result.best_epoch} "
             f"({result.epochs_run} epochs, {result.seconds / 60:.1f} min, {result.seconds_per_epoch:.1f} s/epoch); "
