@@ -24,7 +24,10 @@ way ``symgnn evaluate --split test`` scores test0 and test1 together, and each s
 Seed ensembles: ``--ensemble CV_DIR CV_DIR ...`` trains nothing; it scores, fold by fold, the mean
 prediction of the final models (``last.pt``) of finished cross-validations of one config run with
 different seeds (each ``CV_DIR`` holds ``fold<k>-<held-out>`` run directories), on the held-out
-samples and with the same score as a single run; it writes ``cv_ensemble.json``.
+samples and with the same score as a single run; it writes ``cv_ensemble.json``. Beside the
+ensemble's scores it holds each member's own (``single_runs``: every score of a single run, per
+member, and their mean ± std over the members, i.e. over seeds), computed from the same final
+models, so one command gives both the seed spread and what averaging the seeds adds.
 """
 
 from __future__ import annotations
@@ -140,9 +143,38 @@ def pooled_scores(predictions: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict
     }
 
 
+def run_scores(predictions: dict[str, tuple[np.ndarray, np.ndarray]], folds: list[list[str]]) -> dict[str, object]:
+    """Every score of one cross-validation (or one ensemble of them) from its held-out predictions:
+    per fold (:func:`held_out_score`), their mean ± std (sample std), and :func:`pooled_scores`."""
+    scores = {"+".join(fold): held_out_score({name: predictions[name] for name in fold}) for fold in folds}
+    values = np.array(list(scores.values()))
+    return {"folds": scores, "mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+            **pooled_scores(predictions)}
+
+
+def spread_over_runs(runs: list[dict[str, object]]) -> dict[str, dict[str, float]]:
+    """Mean ± std (sample std) over single runs (seeds) of each summary score of :func:`run_scores`:
+    ``mean`` (the per-fold mean), ``pairs_mean``, ``pooled``, and every fold's score."""
+    def summary(values: list[float]) -> dict[str, float]:
+        array = np.array(values, dtype=np.float64)
+        return {"mean": float(array.mean()), "std": float(array.std(ddof=1)) if array.size > 1 else 0.0}
+
+    spread = {key: summary([run[key] for run in runs]) for key in ("mean", "pooled")}
+    if all(run["pairs_mean"] is not None for run in runs):
+        spread["pairs_mean"] = summary([run["pairs_mean"] for run in runs])
+    spread["folds"] = {name: summary([run["folds"][name] for run in runs]) for name in runs[0]["folds"]}
+    return spread
+
+
 def fold_dir(cv_dir: Path, index: int) -> Path:
     """The run directory of fold ``index`` in a cross-validation output directory."""
     return cv_dir / f"fold{index}-{'+'.join(FOLDS[index])}"
+
+
+def checkpoint_seed(path: Path) -> int | None:
+    """The training seed a checkpoint records in its config (None when it records none)."""
+    config = torch.load(path, map_location="cpu", weights_only=True).get("config") or {}
+    return config.get("train", {}).get("seed")
 
 
 def finished_fold_dir(cv_dir: Path, index: int) -> Path:
@@ -178,14 +210,18 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     chosen = range(len(FOLDS)) if args.folds is None else [int(i) for i in args.folds.split(",")]
-    scores: dict[str, float] = {}
     predictions: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    member_predictions: list[dict[str, tuple[np.ndarray, np.ndarray]]] = [{} for _ in args.ensemble or []]
+    member_seeds: list[int | None] = [None for _ in args.ensemble or []]
     for index in chosen:
         held_out = FOLDS[index]
         name = "+".join(held_out)
         run_dir = fold_dir(out, index)
         if args.ensemble:
             members = [finished_fold_dir(cv_dir, index) for cv_dir in args.ensemble]
+            for k, member in enumerate(members):
+                member_predictions[k].update(held_out_predictions([member], held_out, args.data))
+                member_seeds[k] = checkpoint_seed(member / "last.pt")
         else:
             members = [run_dir]
             if not (run_dir / "summary.json").is_file():
@@ -195,23 +231,31 @@ def main() -> None:
                     log=lambda message, name=name: print(f"  [{name}] {message}", flush=True))
         fold_predictions = held_out_predictions(members, held_out, args.data)
         predictions.update(fold_predictions)
-        scores[name] = held_out_score(fold_predictions)
         what = f" (ensemble of {len(members)} final models)" if args.ensemble else ""
-        print(f"fold {name}: held-out Pearson {scores[name]:.4f}{what}", flush=True)
-    values = np.array(list(scores.values()))
+        print(f"fold {name}: held-out Pearson {held_out_score(fold_predictions):.4f}{what}", flush=True)
+    folds = [FOLDS[index] for index in chosen]
     summary = {
         "config": str(args.config), "threads": args.threads, "device": args.device,
         **({"ensemble_of": [str(d) for d in args.ensemble]} if args.ensemble else {"seed": args.seed}),
         **({} if args.ensemble else {**budget_record(fold_config(base, FOLDS[0], args.minutes, args.seed, args.epochs)),
                                      "keep_freed_memory": base.train.keep_freed_memory}),
-        "folds": scores,
-        "mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-        **pooled_scores(predictions),
+        **run_scores(predictions, folds),
     }
+    if args.ensemble:
+        runs = [run_scores(member, folds) for member in member_predictions]
+        summary["single_runs"] = {
+            "runs": [{"cv_dir": str(d), "seed": seed, **run} for d, seed, run in zip(args.ensemble, member_seeds, runs)],
+            "over_seeds": spread_over_runs(runs),
+        }
     # An ensemble's scores go beside, never over, the cv.json of a cross-validation run in --out.
     with atomic_write(out / ("cv_ensemble.json" if args.ensemble else "cv.json")) as handle:
         handle.write(json.dumps(summary, indent=2))
-    print(f"leave-one-sample-out Pearson: {summary['mean']:.4f} ± {summary['std']:.4f} over {len(values)} folds")
+    print(f"leave-one-sample-out Pearson: {summary['mean']:.4f} ± {summary['std']:.4f} over {len(folds)} folds")
+    if args.ensemble:
+        spread = summary["single_runs"]["over_seeds"]
+        print(f"single runs over {len(args.ensemble)} seeds: per fold {spread['mean']['mean']:.4f} ± {spread['mean']['std']:.4f}"
+              + (f", pairs {spread['pairs_mean']['mean']:.4f} ± {spread['pairs_mean']['std']:.4f}" if "pairs_mean" in spread else "")
+              + f", all together {spread['pooled']['mean']:.4f} ± {spread['pooled']['std']:.4f}")
     if summary["pairs"]:
         print(f"held-out samples scored two at a time (as test0 + test1): {summary['pairs_mean']:.4f} over {len(summary['pairs'])} pairs; "
               f"all together: {summary['pooled']:.4f}")

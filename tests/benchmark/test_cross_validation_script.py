@@ -37,7 +37,7 @@ def member_checkpoints(out: Path) -> list[Path]:
 
 
 def test_ensemble_of_finished_folds_scores_like_the_ensemble_checkpoint(shared_data, tmp_path):
-    member_checkpoints(tmp_path)
+    paths = member_checkpoints(tmp_path)
     command = [sys.executable, str(SCRIPT), "--config", str(CONFIG), "--data", str(shared_data), "--threads", "2",
                "--folds", "5", "--out", str(tmp_path / "ens"), "--ensemble", str(tmp_path / "seed0"), str(tmp_path / "seed1")]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -50,6 +50,17 @@ def test_ensemble_of_finished_folds_scores_like_the_ensemble_checkpoint(shared_d
     structure = load_sample("train6", shared_data)
     expected = pearson(Predictor.from_checkpoint("cuzr64-split").predict(structure), structure.labels)
     assert abs(report["folds"]["train6"] - expected) < 1e-6
+    # Each member's own score, from the same final models, and their spread over seeds.
+    singles = [pearson(Predictor.from_checkpoint(path).predict(structure), structure.labels) for path in paths]
+    runs = report["single_runs"]["runs"]
+    assert [run["cv_dir"] for run in runs] == [str(tmp_path / "seed0"), str(tmp_path / "seed1")]
+    assert [run["folds"]["train6"] for run in runs] == pytest.approx(singles, abs=1e-6)
+    spread = report["single_runs"]["over_seeds"]
+    assert spread["mean"]["mean"] == pytest.approx(np.mean(singles), abs=1e-6)
+    assert spread["mean"]["std"] == pytest.approx(np.std(singles, ddof=1), abs=1e-6)
+    assert spread["folds"]["train6"]["mean"] == pytest.approx(np.mean(singles), abs=1e-6)
+    assert len(set(singles)) == 2 and expected > max(singles)  # two different members; averaging them helps here
+    assert "single runs over 2 seeds: per fold" in result.stdout
 
 
 def test_missing_fold_run_is_one_error_line(tmp_path):
