@@ -27,7 +27,12 @@ different seeds (each ``CV_DIR`` holds ``fold<k>-<held-out>`` run directories), 
 samples and with the same score as a single run; it writes ``cv_ensemble.json``. Beside the
 ensemble's scores it holds each member's own (``single_runs``: every score of a single run, per
 member, and their mean ± std over the members, i.e. over seeds), computed from the same final
-models, so one command gives both the seed spread and what averaging the seeds adds.
+models, so one command gives both the seed spread and what averaging the seeds adds. Members must
+record different seeds, and a fold run found in ``--out`` must record ``--seed``; either mistake
+ends in one error line instead of a mislabelled report.
+
+``threads`` and ``device`` in a report are those of the call that wrote it (a call that only merges
+finished folds trains nothing); ``fold_runs`` gives each fold's own epochs and training seconds.
 """
 
 from __future__ import annotations
@@ -177,6 +182,36 @@ def checkpoint_seed(path: Path) -> int | None:
     return config.get("train", {}).get("seed")
 
 
+def check_fold_seed(run_dir: Path, seed: int) -> None:
+    """Refuse to resume or report a fold run trained with another seed than ``--seed``: its scores
+    would go into ``cv.json`` under the wrong seed."""
+    last = run_dir / "last.pt"
+    if last.is_file():
+        trained = checkpoint_seed(last)
+        if trained is not None and trained != seed:
+            raise SymgnnError(f"{run_dir}: trained with seed {trained}, not --seed {seed}; give --seed {trained} or another --out")
+
+
+def check_distinct_seeds(members: list[Path], seeds: list[int | None]) -> None:
+    """Refuse an ensemble two of whose members record the same seed (the same run given twice, or
+    two runs of one seed): its ``over_seeds`` spread would not be over seeds."""
+    first: dict[int, Path] = {}
+    for member, seed in zip(members, seeds):
+        if seed is not None and seed in first:
+            raise SymgnnError(f"{member}: trained with seed {seed}, as was {first[seed]}; a seed ensemble needs runs of different seeds")
+        if seed is not None:
+            first[seed] = member
+
+
+def fold_timing(run_dir: Path) -> dict[str, float] | None:
+    """A finished fold run's ``epochs_run`` and ``seconds`` (from its ``summary.json``), None if absent."""
+    path = run_dir / "summary.json"
+    if not path.is_file():
+        return None
+    summary = json.loads(path.read_text())
+    return {key: summary[key] for key in ("epochs_run", "seconds") if key in summary}
+
+
 def finished_fold_dir(cv_dir: Path, index: int) -> Path:
     """:func:`fold_dir`, refused unless it holds the fold's final model."""
     path = fold_dir(cv_dir, index)
@@ -213,6 +248,7 @@ def main() -> None:
     predictions: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     member_predictions: list[dict[str, tuple[np.ndarray, np.ndarray]]] = [{} for _ in args.ensemble or []]
     member_seeds: list[int | None] = [None for _ in args.ensemble or []]
+    timings: dict[str, dict[str, float] | None] = {}
     for index in chosen:
         held_out = FOLDS[index]
         name = "+".join(held_out)
@@ -220,15 +256,19 @@ def main() -> None:
         if args.ensemble:
             members = [finished_fold_dir(cv_dir, index) for cv_dir in args.ensemble]
             for k, member in enumerate(members):
-                member_predictions[k].update(held_out_predictions([member], held_out, args.data))
                 member_seeds[k] = checkpoint_seed(member / "last.pt")
+            check_distinct_seeds(members, member_seeds)
+            for k, member in enumerate(members):
+                member_predictions[k].update(held_out_predictions([member], held_out, args.data))
         else:
             members = [run_dir]
+            check_fold_seed(run_dir, args.seed)
             if not (run_dir / "summary.json").is_file():
                 resume = (run_dir / "last.pt").is_file()
                 config = fold_config(base, held_out, args.minutes, args.seed, epochs=args.epochs)
                 fit(config, args.data, run_dir, resume=resume, device=args.device, progress=False,
                     log=lambda message, name=name: print(f"  [{name}] {message}", flush=True))
+            timings[name] = fold_timing(run_dir)
         fold_predictions = held_out_predictions(members, held_out, args.data)
         predictions.update(fold_predictions)
         what = f" (ensemble of {len(members)} final models)" if args.ensemble else ""
@@ -238,7 +278,7 @@ def main() -> None:
         "config": str(args.config), "threads": args.threads, "device": args.device,
         **({"ensemble_of": [str(d) for d in args.ensemble]} if args.ensemble else {"seed": args.seed}),
         **({} if args.ensemble else {**budget_record(fold_config(base, FOLDS[0], args.minutes, args.seed, args.epochs)),
-                                     "keep_freed_memory": base.train.keep_freed_memory}),
+                                     "keep_freed_memory": base.train.keep_freed_memory, "fold_runs": timings}),
         **run_scores(predictions, folds),
     }
     if args.ensemble:

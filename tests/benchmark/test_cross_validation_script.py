@@ -3,7 +3,9 @@ fold by fold like a single run."""
 
 from __future__ import annotations
 
+import copy
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,7 +32,9 @@ def member_checkpoints(out: Path) -> list[Path]:
     for k in range(hparams["size"]):
         prefix = f"members.{k}."
         state = {name[len(prefix):]: t for name, t in shipped["state_dict"].items() if name.startswith(prefix)}
-        payload = {key: shipped[key] for key in ("label_mean", "label_std", "cutoff", "config", "species")}
+        payload = {key: shipped[key] for key in ("label_mean", "label_std", "cutoff", "species")}
+        payload["config"] = copy.deepcopy(shipped["config"])
+        payload["config"]["train"]["seed"] = shipped["members"][k]["seed"]  # the seed each member trained with
         payload.update(model_name=hparams["member"], model_hparams=hparams["member_hparams"], state_dict=state)
         paths.append(save_checkpoint(out / f"seed{k}" / "fold5-train6" / "last.pt", payload))
     return paths
@@ -54,6 +58,7 @@ def test_ensemble_of_finished_folds_scores_like_the_ensemble_checkpoint(shared_d
     singles = [pearson(Predictor.from_checkpoint(path).predict(structure), structure.labels) for path in paths]
     runs = report["single_runs"]["runs"]
     assert [run["cv_dir"] for run in runs] == [str(tmp_path / "seed0"), str(tmp_path / "seed1")]
+    assert [run["seed"] for run in runs] == [0, 1]
     assert [run["folds"]["train6"] for run in runs] == pytest.approx(singles, abs=1e-6)
     spread = report["single_runs"]["over_seeds"]
     assert spread["mean"]["mean"] == pytest.approx(np.mean(singles), abs=1e-6)
@@ -71,6 +76,41 @@ def test_missing_fold_run_is_one_error_line(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [f"error: {tmp_path / 'a' / 'fold1-train2'}: no finished fold run (last.pt) for the ensemble"]
+
+
+def test_ensemble_of_one_seed_twice_is_one_error_line(tmp_path):
+    member_checkpoints(tmp_path)
+    command = [sys.executable, str(SCRIPT), "--config", str(CONFIG), "--folds", "5", "--out", str(tmp_path / "ens"),
+               "--ensemble", str(tmp_path / "seed0"), str(tmp_path / "seed0")]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+    fold = tmp_path / "seed0" / "fold5-train6"
+    assert result.stderr.strip().splitlines() == [
+        f"error: {fold}: trained with seed 0, as was {fold}; a seed ensemble needs runs of different seeds"]
+    assert not (tmp_path / "ens" / "cv_ensemble.json").exists()
+
+
+def test_finished_fold_is_reported_with_its_timing_and_refused_under_another_seed(shared_data, tmp_path):
+    """A fold run found in --out is read, not retrained: its score and its own epochs and seconds go
+    into cv.json, but only under the seed it was trained with."""
+    path = member_checkpoints(tmp_path)[0]
+    fold = path.parent
+    shutil.copy(path, fold / "best.pt")
+    (fold / "summary.json").write_text(json.dumps({"epochs_run": 205, "seconds": 900.5, "best_epoch": 150}))
+    base = [sys.executable, str(SCRIPT), "--config", str(CONFIG), "--data", str(shared_data), "--folds", "5",
+            "--out", str(tmp_path / "seed0")]
+    wrong = subprocess.run(base + ["--seed", "1"], capture_output=True, text=True, check=False)
+    assert wrong.returncode != 0
+    assert wrong.stderr.strip().splitlines() == [f"error: {fold}: trained with seed 0, not --seed 1; give --seed 0 or another --out"]
+    assert not (tmp_path / "seed0" / "cv.json").exists()
+    right = subprocess.run(base + ["--seed", "0"], capture_output=True, text=True, check=False)
+    assert right.returncode == 0, right.stdout + right.stderr
+    report = json.loads((tmp_path / "seed0" / "cv.json").read_text())
+    from symgnn.data.registry import load_sample
+
+    structure = load_sample("train6", shared_data)
+    assert report["folds"]["train6"] == pytest.approx(pearson(Predictor.from_checkpoint(path).predict(structure), structure.labels), abs=1e-6)
+    assert report["seed"] == 0 and report["fold_runs"] == {"train6": {"epochs_run": 205, "seconds": 900.5}}
 
 
 def _script(name: str):
