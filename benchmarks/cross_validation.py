@@ -183,13 +183,13 @@ def checkpoint_seed(path: Path) -> int | None:
 
 
 def check_fold_seed(run_dir: Path, seed: int) -> None:
-    """Refuse to resume or report a fold run trained with another seed than ``--seed``: its scores
-    would go into ``cv.json`` under the wrong seed."""
+    """Refuse to report a finished fold run trained with another seed than ``--seed``: its scores
+    would go into ``cv.json`` under the wrong seed. (Resuming an unfinished one with another seed is
+    refused by :func:`symgnn.train.loop.fit` itself.)"""
     last = run_dir / "last.pt"
-    if last.is_file():
-        trained = checkpoint_seed(last)
-        if trained is not None and trained != seed:
-            raise SymgnnError(f"{run_dir}: trained with seed {trained}, not --seed {seed}; give --seed {trained} or another --out")
+    trained = checkpoint_seed(last) if last.is_file() else None  # a missing model is reported where it is read
+    if trained is not None and trained != seed:
+        raise SymgnnError(f"{run_dir}: trained with seed {trained}, not --seed {seed}; give --seed {trained} or another --out")
 
 
 def check_distinct_seeds(members: list[Path], seeds: list[int | None]) -> None:
@@ -262,8 +262,9 @@ def main() -> None:
                 member_predictions[k].update(held_out_predictions([member], held_out, args.data))
         else:
             members = [run_dir]
-            check_fold_seed(run_dir, args.seed)
-            if not (run_dir / "summary.json").is_file():
+            if (run_dir / "summary.json").is_file():
+                check_fold_seed(run_dir, args.seed)
+            else:
                 resume = (run_dir / "last.pt").is_file()
                 config = fold_config(base, held_out, args.minutes, args.seed, epochs=args.epochs)
                 fit(config, args.data, run_dir, resume=resume, device=args.device, progress=False,

@@ -86,6 +86,9 @@ def test_resumed_run_matches_unbroken_run(tmp_path, one_thread):
     s = torch.load(tmp_path / "split" / "last.pt", weights_only=True)["state_dict"]
     assert all(torch.equal(w[k], s[k]) for k in w)
     assert whole.best_val_pearson == split.best_val_pearson
+    # Seeds are derived from (seed, epoch): resuming with another seed would mix two runs.
+    with pytest.raises(SymgnnError, match="started with seed 0, not 1"):
+        fit(config_for(a, b, 5, seed=1), None, tmp_path / "split", resume=True, progress=False, log=lambda *_: None)
 
 
 def test_cli_train_evaluate_predict(shared_data, tmp_path):

@@ -153,6 +153,11 @@ def fit(
     state = {"epoch": 0, "best_val_pearson": -math.inf, "best_epoch": 0, "elapsed": 0.0, "stale": 0}
     if resume:
         saved = load_checkpoint(last_path)
+        started_seed = (saved.get("config") or {}).get("train", {}).get("seed")
+        if started_seed is not None and started_seed != config.train.seed:
+            # seeds are derived from (seed, epoch): a resumed run of another seed mixes two runs' draws
+            raise SymgnnError(f"{last_path}: the run was started with seed {started_seed}, not {config.train.seed}; "
+                              "resume it with the same seed")
         model.load_state_dict(saved["state_dict"])
         optimizer.load_state_dict(saved["optimizer"])
         if ema is not None:
