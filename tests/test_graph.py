@@ -102,6 +102,24 @@ def test_bad_cutoff_and_nan_positions_are_refused():
         Structure(structure.numbers, positions, structure.cell, True)
 
 
+def test_cell_shorter_than_an_atom_is_refused():
+    """A periodic cell that repeats within 1 Å (wrong units, a typo) is refused in one line naming the
+    structure, also when only a combination of long cell vectors is short; a small but real cell is not."""
+    tiny = Structure([29], [[0.0, 0.0, 0.0]], np.eye(3) * 0.5, True, name="tiny.xyz")
+    with pytest.raises(SymgnnError, match=r"^tiny\.xyz: the periodic cell repeats every 0\.5 Å"):
+        neighbour_pairs(tiny, 5.0)
+    sheared = Structure([29, 40], [[0.0, 0, 0], [3.0, 0, 5.0]], [[10, 0, 0], [10.5, 0.5, 0], [0, 0, 10]], True,
+                        name="sheared")
+    with pytest.raises(SymgnnError, match=r"sheared: the periodic cell repeats every 0\.707 Å"):
+        build_graph(sheared, 5.0)
+    # Open along the short axis: no images there, nothing to refuse.
+    open_axis = Structure([29], [[0.0, 0.0, 0.0]], np.diag([0.5, 8.0, 8.0]), [False, True, True], name="open")
+    i, _, _ = neighbour_pairs(open_axis, 5.0)
+    assert len(i) == 0
+    fcc_primitive = Structure([29], [[0.0, 0.0, 0.0]], np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]]) * 3.61 / 2, True)
+    assert len(neighbour_pairs(fcc_primitive, 3.0)[0]) == 12
+
+
 def test_train0_has_the_documented_edge_count(shared_data):
     from symgnn.data.registry import load_sample
 

@@ -93,6 +93,20 @@ def test_elements_outside_the_training_data_are_refused(shipped, tmp_path):
     assert "--types" in str(result.exception)
 
 
+def test_cell_in_the_wrong_units_is_refused(tmp_path):
+    """A box of 0.5 Å (say, a cell written in nm) is one error line naming the file, and nothing is
+    written, instead of a prediction of thousands of overlapping images."""
+    from ase import Atoms
+    from ase.io import write
+
+    path = tmp_path / "nm.xyz"
+    write(path, Atoms("Cu", positions=[[0, 0, 0]], cell=np.eye(3) * 0.5, pbc=True))
+    result = CliRunner().invoke(app, ["predict", "cuzr64", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code != 0 and not list((tmp_path / "out").glob("*"))
+    assert str(result.exception) == (f"{path}: the periodic cell repeats every 0.5 Å, so each atom would overlap "
+                                     "its own images (cell lengths must be in Å)")
+
+
 def test_unphysical_input_stays_finite(shipped):
     """Uniformly random positions (overlapping atoms): finite predictions and a warning that they are
     extrapolations."""

@@ -18,12 +18,17 @@ import copy
 import numpy as np
 import torch
 import vesin
+from ase.geometry import minkowski_reduce
 from torch_geometric.data import Data
 
 from symgnn.data.structure import Structure
 from symgnn.errors import SymgnnError
 
 DEFAULT_CUTOFF = 5.0
+# No real material puts an atom within 1 Å of its own periodic image (the shortest lattice
+# translations of the densest primitive cells are about 2 Å). A cell that does is in the wrong
+# units or mistyped, and would give every atom thousands of image neighbours: refuse it.
+MIN_IMAGE_DISTANCE = 1.0
 
 
 def neighbour_pairs(structure: Structure, cutoff: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -34,6 +39,7 @@ def neighbour_pairs(structure: Structure, cutoff: float) -> tuple[np.ndarray, np
     if not cutoff > 0:
         raise SymgnnError(f"cutoff must be positive, got {cutoff}")
     structure = structure.wrapped()
+    _check_image_distance(structure)
     # vesin ignores the cell along open axes (and any cell at all when nothing is periodic).
     cell = structure.cell
     calculator = vesin.NeighborList(cutoff=float(cutoff), full_list=True)
@@ -42,6 +48,23 @@ def neighbour_pairs(structure: Structure, cutoff: float) -> tuple[np.ndarray, np
     )
     shift = shift_index.astype(np.float64) @ cell
     return i.astype(np.int64), j.astype(np.int64), shift
+
+
+def _check_image_distance(structure: Structure) -> None:
+    """Refuse a periodic cell whose shortest lattice translation is under :data:`MIN_IMAGE_DISTANCE`.
+
+    A Minkowski-reduced basis (ASE's) holds the shortest translation of the periodic axes, for any
+    triclinic cell, in microseconds.
+    """
+    if not structure.pbc.any():
+        return
+    reduced, _ = minkowski_reduce(structure.cell, pbc=structure.pbc)
+    shortest = float(np.linalg.norm(np.asarray(reduced)[structure.pbc], axis=1).min())
+    if shortest < MIN_IMAGE_DISTANCE:
+        raise SymgnnError(
+            f"{structure.name}: the periodic cell repeats every {shortest:.3g} Å, so each atom would "
+            f"overlap its own images (cell lengths must be in Å)"
+        )
 
 
 def build_graph(
