@@ -134,3 +134,30 @@ def test_aggregate_mean_and_std_over_seeds():
     assert schnet["test_pearson_mean"] is None and schnet["paper_test_pearson"] == 0.759
     table = markdown_table(rows)
     assert "0.600 ± 0.141" in table and "| `mlp` | 1 |" in table and "test Spearman" not in table
+
+
+def test_keep_freed_memory_reaches_every_runs_config_and_the_table():
+    from symgnn.benchmark.protocol import training_config
+    from symgnn.benchmark.table import render_markdown
+
+    for keep in (False, True):
+        protocol = Protocol.make(3, quick=False, keep_freed_memory=keep)
+        config = training_config("schnet", 0, protocol, ["train0"], ["train6"])
+        assert config.train.keep_freed_memory is keep
+        record = {**_record("schnet", 0, 0.5), "protocol": protocol.to_dict(), "finished": "2026-12-03T09:00:00+00:00"}
+        header = render_markdown([record], None)
+        assert ("glibc kept freed memory" in header) is keep
+        assert ("glibc's default allocator settings" in header) is not keep
+
+
+def test_directory_made_before_the_allocator_setting_is_still_accepted(tmp_path):
+    """A protocol.json without ``keep_freed_memory`` was made with glibc's defaults: the default
+    protocol continues it, and --keep-freed-memory is refused naming the setting."""
+    from symgnn.benchmark.runner import check_protocol
+
+    old = Protocol.make(3, quick=False).to_dict()
+    del old["train_recipe"]["keep_freed_memory"]
+    (tmp_path / "protocol.json").write_text(json.dumps(old))
+    check_protocol(tmp_path, Protocol.make(3, quick=False))
+    with pytest.raises(SymgnnError, match=r"train_recipe\.keep_freed_memory differ: train_recipe\.keep_freed_memory=False"):
+        check_protocol(tmp_path, Protocol.make(3, quick=False, keep_freed_memory=True))

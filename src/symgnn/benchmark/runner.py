@@ -222,17 +222,29 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
 
 
+def _flatten(settings: dict[str, Any]) -> dict[str, Any]:
+    """``{"train_recipe": {"lr": 1e-3}}`` as ``{"train_recipe.lr": 1e-3}``, to name the setting that differs."""
+    flat = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{inner}": item for inner, item in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
 def check_protocol(out: Path, protocol: Protocol) -> None:
     """Record ``protocol`` in ``<out>/protocol.json``, or refuse when the directory holds another one."""
     path = out / "protocol.json"
     current = json.loads(json.dumps(protocol.to_dict()))
     if path.is_file():
-        recorded = json.loads(path.read_text())
+        recorded = Protocol.upgrade_record(json.loads(path.read_text()))
         if recorded != current:
-            differing = sorted(k for k in set(recorded) | set(current) if recorded.get(k) != current.get(k))
+            was, now = _flatten(recorded), _flatten(current)
+            differing = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
             raise SymgnnError(
                 f"{out}: holds a benchmark made under another protocol ({', '.join(differing)} differ: "
-                f"{', '.join(f'{k}={recorded.get(k)!r}' for k in differing)}); use another --out or the same settings"
+                f"{', '.join(f'{k}={was.get(k)!r}' for k in differing)}); use another --out or the same settings"
             )
         return
     out.mkdir(parents=True, exist_ok=True)
@@ -260,11 +272,14 @@ def run_benchmark(
     budget_minutes: float | None = None,
     quick: bool = False,
     log: Log = print,
+    keep_freed_memory: bool = False,
 ) -> BenchmarkResult:
     """Run every (model, seed) not yet done in ``out`` and rebuild the table after each run.
 
     Seeds are ``0 .. seeds-1``. Runs are ordered seed-major (every model with seed 0 first), so an
-    interrupted benchmark has one run of as many models as possible.
+    interrupted benchmark has one run of as many models as possible. ``keep_freed_memory`` trains
+    every run with glibc keeping freed memory (:mod:`symgnn.runtime`): the same numbers epoch by
+    epoch, about three times the epochs in a CPU time budget; recorded in the protocol.
     """
     from symgnn.benchmark.table import write_tables
 
@@ -272,7 +287,7 @@ def run_benchmark(
         raise SymgnnError(f"--seeds must be at least 1, got {seeds}")
     start = time.monotonic()
     out = Path(out)
-    protocol = Protocol.make(budget_minutes, quick)
+    protocol = Protocol.make(budget_minutes, quick, keep_freed_memory)
     check_protocol(out, protocol)
     data = quick_data(data_dir, out, QUICK_CROP_RADIUS) if quick else full_data(data_dir)
     if quick:

@@ -174,6 +174,9 @@ def render_markdown(runs: list[dict[str, Any]], ceiling: dict[str, float] | None
         budget = (f"{protocol.get('epochs')} epochs per run" if quick else
                   f"{', '.join(f'{b:g}' for b in budgets)} min of training per run (checked before each epoch, "
                   "so the last epoch may overrun it)")
+        allocator = ("glibc kept freed memory for reuse (`--keep-freed-memory`: the same numbers epoch by epoch, "
+                     "about three times the epochs of its default settings in the same minutes)"
+                     if recipe.get("keep_freed_memory") else "glibc's default allocator settings")
         parts += [
             f"Protocol: {where}, best epoch by validation Pearson only, graph cutoff {protocol.get('cutoff', '?')} Å, "
             f"the same recipe for every model ({recipe.get('optimizer')}, lr {recipe.get('lr')} with "
@@ -181,7 +184,7 @@ def render_markdown(runs: list[dict[str, Any]], ceiling: dict[str, float] | None
             f"step per training sample). Figures are mean ± std over seeds {', '.join(map(str, seeds))} (a bare "
             "number: one seed so far).",
             "",
-            f"Budget: {budget}. Data: {first.get('data', {}).get('note', '')}.",
+            f"Budget: {budget}; {allocator}. Data: {first.get('data', {}).get('note', '')}.",
             "",
             f"Machine: {environment.get('cpu_count')} CPU cores ({environment.get('machine')}), "
             f"{environment.get('torch_threads')} torch thread(s), torch {environment.get('torch')}. "

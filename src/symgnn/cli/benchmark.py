@@ -20,6 +20,10 @@ def register(app: typer.Typer) -> None:
             None, "--out", help="Benchmark directory (default: runs/benchmark, or runs/benchmark-quick)."),
         quick: bool = typer.Option(False, "--quick", help="Smoke test: 2 epochs on small crops; not comparable."),
         threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (default: torch's)."),
+        keep_memory: bool = typer.Option(
+            False, "--keep-freed-memory/--no-keep-freed-memory",
+            help="Train every run with glibc keeping freed memory: the same numbers epoch by epoch, about 3x the "
+                 "epochs in the budget on a CPU (part of the protocol; default off)."),
     ) -> None:
         """Train each model with each seed (train0-5, validation train6, best epoch by validation Pearson),
         evaluate on every split present, and write results.csv, results.md and one JSON per run.
@@ -39,7 +43,8 @@ def register(app: typer.Typer) -> None:
             raise SymgnnError("--quick runs a fixed 2 epochs per model; drop --budget-minutes")
         names = parse_models(models)
         target = out or Path("runs") / ("benchmark-quick" if quick else "benchmark")
-        result = run_benchmark(names, seeds, data, target, budget_minutes, quick, log=typer.echo)
+        result = run_benchmark(names, seeds, data, target, budget_minutes, quick, log=typer.echo,
+                               keep_freed_memory=keep_memory)
         typer.echo("")
         typer.echo(result.markdown)
         typer.echo(f"{len(result.run_files)} run(s) in {result.seconds / 60:.1f} min; "
