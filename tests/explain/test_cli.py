@@ -49,6 +49,7 @@ def test_explain_and_stats_commands(tmp_path):
     out = _run(tmp_path, structure_file, _checkpoint(tmp_path / "model.pt"), ["--sample", "3"])
     manifest = json.loads((out / "manifest.json").read_text())
     assert len(manifest["atoms"]) == 3 and manifest["hops"] == 2
+    assert manifest["descriptors"] is None  # SymGNN reads no structure descriptors
     assert manifest["speed"]["atoms_per_minute"] > 0
     assert manifest["receptive_field"]["max_deviation_from_full_graph"] < 1e-4
     assert set(manifest["sanity"]) >= {"mean_trained_reseeded", "mean_trained_randomised"}
@@ -68,6 +69,38 @@ def test_explain_and_stats_commands(tmp_path):
     again = CliRunner().invoke(app, ["explain", str(tmp_path / "model.pt"), str(structure_file), "--out", str(out),
                                      "--atoms", "1"])
     assert again.exit_code != 0 and "already exists" in str(again.exception)
+
+
+def test_descriptor_model_gets_descriptor_attributions(tmp_path):
+    """A model with descriptor inputs (like the shipped cuzr64) also gets descriptors.csv per atom,
+    and explain-stats ranks the descriptor groups and plots them against distance; a model without
+    them (test above) gets neither."""
+    import torch
+
+    from symgnn.graph import build_graph
+
+    model = tiny("painn_desc").train()
+    with torch.no_grad():
+        model(build_graph(random_structure(150, seed=11), 4.0))  # fits the descriptor standardisation
+    checkpoint = save_checkpoint(tmp_path / "painn.pt", {
+        "model_name": "painn_desc", "model_hparams": dict(hidden=8, num_layers=2, num_rbf=8),
+        "state_dict": model.state_dict(), "label_mean": 1.6, "label_std": 0.3, "cutoff": 4.0})
+    structure_file = _xyz(random_structure(150, seed=4), tmp_path / "box.xyz")
+    out = _run(tmp_path, structure_file, checkpoint, ["--atoms", "2,7", "--descriptor-draws", "2"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["descriptors"]["draws"] == 2 and manifest["descriptors"]["groups"] > 100
+    rows = (out / "atom_00002" / "descriptors.csv").read_text().splitlines()
+    assert rows[0].startswith("rank,group,kind,scale") and rows[-1].split(",")[1] == "all edges (message passing)"
+    summary = json.loads((out / "stats" / "summary.json").read_text())
+    assert summary["descriptors"]["atoms"] == 2
+    for name in ("descriptor_groups.png", "descriptor_distances.png"):
+        assert (out / "stats" / name).stat().st_size > 0, name
+    skipped = CliRunner().invoke(app, ["explain", str(checkpoint), str(structure_file), "--atoms", "2", "--epochs", "2",
+                                       "--sanity-atoms", "0", "--no-figures", "--descriptor-draws", "0",
+                                       "--out", str(tmp_path / "plain")])
+    assert skipped.exit_code == 0, skipped.output
+    assert json.loads((tmp_path / "plain" / "manifest.json").read_text())["descriptors"] is None
+    assert not (tmp_path / "plain" / "atom_00002" / "descriptors.csv").exists()
 
 
 def test_explain_rejects_bad_arguments(tmp_path):

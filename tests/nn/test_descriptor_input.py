@@ -40,3 +40,26 @@ def test_egat_with_descriptors_trains():
     assert out.shape == (80, 1)
     out.pow(2).mean().backward()
     assert model.descriptor_encoder[0].weight.grad.abs().sum() > 0
+
+
+def test_descriptor_mask_replaces_only_the_masked_columns():
+    """The explanation hook: a mask of ones changes nothing; a 0 puts the training mean in, or the
+    given fill (another atom's raw descriptors)."""
+    graph = build_graph(random_structure(150, seed=4), 5.0)
+    module = DescriptorInput({}).train()
+    module(graph)  # fits the standardisation
+    module.eval()
+    clean = module(graph)
+    graph.descriptor_mask = torch.ones(module.num_features)
+    assert torch.equal(module(graph), clean)
+    keep = torch.ones(module.num_features)
+    keep[[3, 40]] = 0.0
+    graph.descriptor_mask = keep
+    at_mean = module(graph)
+    assert torch.equal(at_mean[:, [3, 40]], torch.zeros(150, 2))
+    assert torch.equal(at_mean[:, keep.bool()], clean[:, keep.bool()])
+    other = graph.descriptors.roll(1, dims=0)
+    graph.descriptor_fill = other
+    swapped = module(graph)
+    torch.testing.assert_close(swapped[:, [3, 40]], clean.roll(1, dims=0)[:, [3, 40]])
+    assert torch.equal(swapped[:, keep.bool()], clean[:, keep.bool()])

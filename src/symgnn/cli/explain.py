@@ -43,6 +43,9 @@ def register(app: typer.Typer) -> None:
         random_sets: int = typer.Option(2, "--random-sets", help="Random edge sets per k for the fidelity reference."),
         sanity_atoms: int = typer.Option(6, "--sanity-atoms", help="Atoms re-explained for the randomised-model check (0: skip)."),
         no_figures: bool = typer.Option(False, "--no-figures", help="Skip the per-atom global/local figures."),
+        descriptor_draws: int = typer.Option(
+            4, "--descriptor-draws", help="Models with descriptor inputs: random stand-in atoms per descriptor group "
+                                          "(descriptors.csv; 0: skip)."),
         seed: int = typer.Option(0, "--seed", help="Seed of atom sampling and mask initialisation."),
         data_dir: Optional[Path] = typer.Option(None, "--data", "--data-dir", help="Dataset directory for sample names (default: $SYMGNN_DATA)."),
         label_column: LabelColumnOption = None,
@@ -58,6 +61,8 @@ def register(app: typer.Typer) -> None:
 
         if (atoms is None) == (sample is None):
             raise SymgnnError("give exactly one of --atoms and --sample")
+        if descriptor_draws < 0:
+            raise SymgnnError(f"--descriptor-draws must be 0 or more, got {descriptor_draws}")
         predictor = load_predictor(checkpoint, device)
         path = Path(structure)
         from symgnn.cli.common import read_file_or_sample
@@ -66,7 +71,7 @@ def register(app: typer.Typer) -> None:
         target = out or Path(f"explain_{path.stem}")
         run = ExplainRun(
             top_k=top_k, n_random=random_sets, sanity_atoms=sanity_atoms, figures=not no_figures, hops=hops,
-            overwrite=overwrite,
+            overwrite=overwrite, descriptor_draws=descriptor_draws,
             explainer=ExplainConfig(epochs=epochs, lr=lr, edge_size=edge_size, edge_reduction=edge_reduction,
                                     edge_ent=edge_ent, batch_size=batch_size, seed=seed),
         )
@@ -106,5 +111,9 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"H1 cycles per edge: important {whole['h1']['important_mean_cycles']} vs random "
                        f"{whole['h1']['random_mean_cycles']}")
         typer.echo(json.dumps(summary.get("fidelity", {})))
+        if "descriptors" in summary:
+            ranked = summary["descriptors"]["top_columns"][:5]
+            typer.echo("descriptor columns that change the prediction most when swapped (mean |change|, eV): "
+                       + ", ".join(f"{e['group']} {e['mean_abs_ev']:.3f}" for e in ranked))
         for path in written:
             typer.echo(f"wrote {path}")

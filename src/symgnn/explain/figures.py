@@ -172,3 +172,39 @@ def barrier_plot(summary: dict, path: Path) -> Path:
     for ax in axes:
         ax.set_xlabel("predicted barrier tercile")
     return _save(fig, path)
+
+
+def descriptor_groups_plot(summary: dict, path: Path) -> Path:
+    """Mean |change| of the prediction (eV) when each coarse descriptor group is occluded, beside
+    silencing every edge: which kinds of structural information, at which scale, the model leans on."""
+    entries = list(reversed(summary["coarse"]))
+    labels = [e["group"] for e in entries]
+    values = [e["mean_abs_ev"] for e in entries]
+    edges = summary["pathways"].get("all_edges_mean_abs_ev")
+    if edges is not None:
+        labels.append("all edges (message passing)")
+        values.append(edges)
+    fig, ax = plt.subplots(figsize=(6.5, 0.28 * len(labels) + 1.2))
+    colours = ["#888888" if label.startswith("all edges") else "#2b6cb0" for label in labels]
+    ax.barh(range(len(labels)), values, color=colours)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.set_xlabel("mean |change of the predicted barrier| when occluded (eV)")
+    ax.set_title(f"descriptor groups, {summary['atoms']} atoms", fontsize=9)
+    return _save(fig, path)
+
+
+def radial_profile_plot(summary: dict, path: Path) -> Path:
+    """Mean |change| (eV) when one radial-density column is occluded, against its distance: at
+    which neighbour distances, of which species and at which coarse-graining scale, the model
+    reads the structure."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    styles = {"own": "-", "cg4": "--", "cg6": ":"}
+    for key, profile in sorted(summary["radial_profiles"].items()):
+        scale, species = key.split(" g_")
+        ax.plot(profile["distance"], profile["mean_abs_ev"], styles.get(scale, "-."), marker="o", markersize=3,
+                color=SPECIES_COLOURS.get(species, "#777777"), label=f"{species} neighbours, {scale}")
+    ax.set_xlabel("radial density centre (Å)")
+    ax.set_ylabel("mean |change| when occluded (eV)")
+    ax.legend(fontsize=7, ncol=2)
+    ax.set_title(f"radial descriptors, {summary['atoms']} atoms", fontsize=9)
+    return _save(fig, path)

@@ -7,6 +7,8 @@ Layout of ``symgnn explain --out DIR``::
     DIR/atom_<id>/explanation.json    nodes (ids, species, unwrapped offsets, hops), edges, fidelity
     DIR/atom_<id>/importance.xyz      receptive field for OVITO: importance per atom, target flagged
     DIR/atom_<id>/global.png, local.png   the paper's two views
+    DIR/atom_<id>/descriptors.csv     models with descriptor inputs: each descriptor group's effect
+                                      (symgnn.explain.descriptor_attribution)
 
 ``importance`` of an atom is the sum of the importance of the edges it is an end of (both
 directions); the target has ``target = 1``. Positions in ``importance.xyz`` are unwrapped around

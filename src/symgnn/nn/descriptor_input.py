@@ -9,6 +9,11 @@ The descriptors are computed from the graph's structure (species, positions, cel
 graph is seen and cached on it (``data.descriptors``), so training graphs, which are built once and
 reused every epoch, pay the cost once. They are standardised with a mean and spread measured on the
 first training batch and stored as buffers, so a checkpoint carries them.
+
+Explanations (:mod:`symgnn.explain.descriptor_attribution`) replace descriptors through two graph
+fields: ``data.descriptor_mask``, (F,) or (N, F) in [0, 1], keeps a descriptor where it is 1 and
+puts ``data.descriptor_fill`` (N, F, unscaled, e.g. another atom's descriptors) where it is 0;
+without a fill, the training mean.
 """
 
 from __future__ import annotations
@@ -77,6 +82,11 @@ class DescriptorInput(nn.Module):
         raw = self.raw(data)
         if self.training:
             self._fit_once(raw)
+        keep = getattr(data, "descriptor_mask", None)
+        if keep is not None:  # explanation hook: replace the descriptors where keep is 0
+            fill = getattr(data, "descriptor_fill", None)
+            keep = keep.to(raw.dtype)
+            raw = raw * keep + (self.mean if fill is None else fill.to(raw.dtype)) * (1 - keep)
         scaled = (raw - self.mean) / self.scale
         # Clipped: a structure unlike the training data (e.g. overlapping atoms, a crystal) can put
         # a feature that hardly varied in training thousands of spreads away and blow the network
