@@ -108,14 +108,16 @@ def _parse(name: str) -> tuple[str, str, str | None, float | None, int | None]:
 
 
 def descriptor_groups(feature_names: Sequence[str]) -> list[DescriptorGroup]:
-    """Fine groups (every column, except the species one-hots, which go together per scale), then
-    coarse groups: each kind at each scale, each scale, and all descriptors."""
+    """Fine groups (every column, except the species one-hots, which go together per coarse-graining
+    scale as the local composition), then coarse groups: each kind at each scale, each scale, and all
+    descriptors. An atom's own species one-hot has no group: a stand-in atom of the same species has
+    the same one, so swapping it could only ever give 0."""
     parsed = [_parse(name) for name in feature_names]
     scales = list(dict.fromkeys(p[0] for p in parsed))
     groups: list[DescriptorGroup] = []
     for scale in scales:
         species = tuple(i for i, p in enumerate(parsed) if p[0] == scale and p[1] == "species")
-        if species:
+        if species and scale != "own":
             groups.append(DescriptorGroup(f"species ({scale})", "species", scale, species))
     for i, (scale, kind, neighbour, distance, degree) in enumerate(parsed):
         if kind == "species":

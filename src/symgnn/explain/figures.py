@@ -188,23 +188,29 @@ def descriptor_groups_plot(summary: dict, path: Path) -> Path:
     colours = ["#888888" if label.startswith("all edges") else "#2b6cb0" for label in labels]
     ax.barh(range(len(labels)), values, color=colours)
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
-    ax.set_xlabel("mean |change of the predicted barrier| when occluded (eV)")
+    ax.set_xlabel("mean |change of the predicted barrier| when swapped (eV)")
     ax.set_title(f"descriptor groups, {summary['atoms']} atoms", fontsize=9)
     return _save(fig, path)
 
 
 def radial_profile_plot(summary: dict, path: Path) -> Path:
-    """Mean |change| (eV) when one radial-density column is occluded, against its distance: at
-    which neighbour distances, of which species and at which coarse-graining scale, the model
-    reads the structure."""
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
-    styles = {"own": "-", "cg4": "--", "cg6": ":"}
-    for key, profile in sorted(summary["radial_profiles"].items()):
-        scale, species = key.split(" g_")
-        ax.plot(profile["distance"], profile["mean_abs_ev"], styles.get(scale, "-."), marker="o", markersize=3,
-                color=SPECIES_COLOURS.get(species, "#777777"), label=f"{species} neighbours, {scale}")
-    ax.set_xlabel("radial density centre (Å)")
-    ax.set_ylabel("mean |change| when occluded (eV)")
-    ax.legend(fontsize=7, ncol=2)
-    ax.set_title(f"radial descriptors, {summary['atoms']} atoms", fontsize=9)
+    """Mean |change| (eV) when one radial-density column is swapped, against its distance, one panel
+    per scale (the atom's own environment, averaged over 4 Å, over 6 Å): at which neighbour
+    distances, of which species, the model reads the structure."""
+    profiles = summary["radial_profiles"]
+    found = {key.split(" g_")[0] for key in profiles}  # "own" first, then by coarse-graining radius
+    scales = sorted(found, key=lambda scale: -1.0 if scale == "own" else float(scale[2:] or 0))
+    fig, axes = plt.subplots(1, len(scales), figsize=(3.2 * len(scales), 3.4), sharey=True, squeeze=False)
+    for ax, scale in zip(axes[0], scales):
+        for key, profile in sorted(profiles.items()):
+            if key.split(" g_")[0] != scale:
+                continue
+            species = key.split(" g_")[1]
+            ax.plot(profile["distance"], profile["mean_abs_ev"], marker="o", markersize=3,
+                    color=SPECIES_COLOURS.get(species, "#777777"), label=f"{species} neighbours")
+        ax.set_title(scale if scale != "own" else "own environment", fontsize=9)
+        ax.set_xlabel("radial density centre (Å)")
+    axes[0][0].set_ylabel("mean |change| when swapped (eV)")
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(f"radial descriptors, {summary['atoms']} atoms", fontsize=9)
     return _save(fig, path)
