@@ -83,11 +83,6 @@ class DescriptorGroup:
     distance: float | None = None
     degree: int | None = None
 
-    @property
-    def single(self) -> bool:
-        """One column (a fine group), as opposed to a coarse group of several."""
-        return len(self.columns) == 1 and self.kind != "all"
-
 
 def _parse(name: str) -> tuple[str, str, str | None, float | None, int | None]:
     """``(scale, kind, neighbour, distance, degree)`` of one column name of
