@@ -94,6 +94,10 @@ def test_unreadable_inputs(tmp_path: Path) -> None:
         read_structure(tmp_path / "missing.xyz")
     with pytest.raises(SymgnnError, match="is a directory"):
         read_structure(tmp_path)
+    for name in ("empty.xyz", "empty.pickle", "empty.dump"):  # each reader: one plain message
+        (tmp_path / name).write_bytes(b"")
+        with pytest.raises(SymgnnError, match=f"{name}: file is empty"):
+            read_structure(tmp_path / name)
     bad = tmp_path / "weird.qqq"
     bad.write_text("nothing to see\n")
     with pytest.raises(SymgnnError, match="weird.qqq") as info:

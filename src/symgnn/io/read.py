@@ -40,6 +40,8 @@ def _check_file(path: Path) -> None:
         raise file_error(path, "file not found")
     if path.is_dir():
         raise file_error(path, "is a directory, expected a structure file")
+    if path.stat().st_size == 0:
+        raise file_error(path, "file is empty (0 bytes): an interrupted copy or download?")
 
 
 def _per_atom_results(atoms, n: int) -> dict[str, np.ndarray]:
