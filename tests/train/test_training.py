@@ -165,6 +165,16 @@ def test_config_errors_name_the_problem(tmp_path):
     bad.write_text("model: {name: transformer}\n")
     with pytest.raises(SymgnnError, match=r"bad\.yaml: unknown model 'transformer'"):
         load_config(bad)
+    # crop_atoms was written (as null) into every resolved config before 0.1.0 and never read: old
+    # run directories and checkpoints still load, but asking for crops is refused, not ignored.
+    assert load_config(_write(bad, "data: {crop_atoms: null}\n")).data.cutoff == 5.0
+    with pytest.raises(SymgnnError, match=r"bad\.yaml: data: unknown key\(s\) crop_atoms"):
+        load_config(_write(bad, "data: {crop_atoms: 2000}\n"))
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
 
 
 def test_weight_average_is_validated_saved_and_resumed(tmp_path, one_thread):

@@ -35,7 +35,11 @@ class DataConfig:
     types: str | None = None
     aux_targets: list[str] = field(default_factory=list)
     average_labels: list[list[str]] = field(default_factory=list)
-    crop_atoms: int | None = None
+
+
+#: data keys that versions before 0.1.0 wrote into every resolved config (run directories,
+#: checkpoints) with the value null, and never read; dropped on reading, refused with any other value
+_RETIRED_DATA_KEYS = ("crop_atoms",)
 
 
 @dataclass
@@ -136,8 +140,11 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> Config:
     if unknown:
         raise SymgnnError(f"{source}: unknown section(s) {', '.join(unknown)}; expected data, model, train")
     model = dict(raw.get("model") or {"name": "symgnn"})
+    data = raw.get("data")
+    if isinstance(data, dict):
+        data = {k: v for k, v in data.items() if not (k in _RETIRED_DATA_KEYS and v is None)}
     config = Config(
-        data=_section(DataConfig, raw.get("data"), f"{source}: data"),
+        data=_section(DataConfig, data, f"{source}: data"),
         model=model,
         train=_section(TrainConfig, raw.get("train"), f"{source}: train"),
     )
