@@ -165,11 +165,13 @@ def test_config_errors_name_the_problem(tmp_path):
     bad.write_text("model: {name: transformer}\n")
     with pytest.raises(SymgnnError, match=r"bad\.yaml: unknown model 'transformer'"):
         load_config(bad)
-    # crop_atoms was written (as null) into every resolved config before 0.1.0 and never read: old
-    # run directories and checkpoints still load, but asking for crops is refused, not ignored.
-    assert load_config(_write(bad, "data: {crop_atoms: null}\n")).data.cutoff == 5.0
-    with pytest.raises(SymgnnError, match=r"bad\.yaml: data: unknown key\(s\) crop_atoms"):
+    # label and crop_atoms were written into every resolved config and never read: old run
+    # directories and checkpoints still load, but setting either to something else is refused.
+    assert load_config(_write(bad, "data: {label: barrier, crop_atoms: null}\n")).data.cutoff == 5.0
+    with pytest.raises(SymgnnError, match=r"bad\.yaml: data\.crop_atoms is not read \(training on crops"):
         load_config(_write(bad, "data: {crop_atoms: 2000}\n"))
+    with pytest.raises(SymgnnError, match=r"bad\.yaml: data\.label is not read .*data\.label_column"):
+        load_config(_write(bad, "data: {label: pot}\n"))
 
 
 def _write(path, text):

@@ -20,8 +20,9 @@ from symgnn.errors import SymgnnError
 class DataConfig:
     """Which structures to train and validate on, and how to turn them into graphs.
 
-    ``train``/``val`` name samples of ``dataset`` (e.g. ``train0``) or structure files; ``label`` is the
-    per-atom array to predict; ``aux_targets`` are extra per-atom arrays predicted alongside (multi-task);
+    ``train``/``val`` name samples of ``dataset`` (e.g. ``train0``) or structure files; a sample's label is its
+    barrier, a file's the per-atom array ``label_column`` names (``types`` maps a LAMMPS dump's type
+    numbers to elements); ``aux_targets`` are extra per-atom arrays predicted alongside (multi-task);
     ``average_labels`` lists groups of samples that hold the same structure with independent label sets
     (their labels are averaged into one less noisy target and the group trains as one sample).
     """
@@ -30,16 +31,28 @@ class DataConfig:
     train: list[str] = field(default_factory=lambda: [f"train{i}" for i in range(6)])
     val: list[str] = field(default_factory=lambda: ["train6"])
     cutoff: float = 5.0
-    label: str = "barrier"
     label_column: str | None = None
     types: str | None = None
     aux_targets: list[str] = field(default_factory=list)
     average_labels: list[list[str]] = field(default_factory=list)
 
 
-#: data keys that versions before 0.1.0 wrote into every resolved config (run directories,
-#: checkpoints) with the value null, and never read; dropped on reading, refused with any other value
-_RETIRED_DATA_KEYS = ("crop_atoms",)
+#: data keys that earlier versions wrote into every resolved config (run directories, checkpoints)
+#: and never read, with the value they always held there and what to use instead. Read with that
+#: value, they are dropped; with any other, refused, since nothing would act on them.
+_RETIRED_DATA_KEYS = {
+    "label": ("barrier", "the label of a dataset sample is its barrier; for files use data.label_column"),
+    "crop_atoms": (None, "training on crops is not implemented"),
+}
+
+
+def _without_retired_keys(data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        return data
+    for key, (inert, instead) in _RETIRED_DATA_KEYS.items():
+        if key in data and data[key] != inert:
+            raise SymgnnError(f"{where}: data.{key} is not read ({instead}); remove it")
+    return {k: v for k, v in data.items() if k not in _RETIRED_DATA_KEYS}
 
 
 @dataclass
@@ -140,11 +153,8 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> Config:
     if unknown:
         raise SymgnnError(f"{source}: unknown section(s) {', '.join(unknown)}; expected data, model, train")
     model = dict(raw.get("model") or {"name": "symgnn"})
-    data = raw.get("data")
-    if isinstance(data, dict):
-        data = {k: v for k, v in data.items() if not (k in _RETIRED_DATA_KEYS and v is None)}
     config = Config(
-        data=_section(DataConfig, data, f"{source}: data"),
+        data=_section(DataConfig, _without_retired_keys(raw.get("data"), source), f"{source}: data"),
         model=model,
         train=_section(TrainConfig, raw.get("train"), f"{source}: train"),
     )
