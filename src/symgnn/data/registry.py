@@ -55,6 +55,7 @@ class DatasetSpec:
         return self._by_name[key]
 
     def file_name(self, name: str) -> str:
+        """The file that holds sample ``name`` in a data directory (``train0`` -> ``train0.pickle``)."""
         return self.sample(name).name + self.suffix
 
     def url(self, name: str) -> str:
@@ -136,7 +137,7 @@ def available_samples(data_dir: str | Path | None, dataset: str = "cuzr64") -> l
     """Registry samples whose files exist in ``data_dir`` (not verified), in registry order."""
     spec = get_dataset(dataset)
     root = resolve_data_dir(data_dir, dataset=dataset)
-    return [s.name for s in spec.samples if (root / (s.name + spec.suffix)).is_file()]
+    return [s.name for s in spec.samples if (root / spec.file_name(s.name)).is_file()]
 
 
 def sha256_file(path: Path) -> str:
@@ -166,7 +167,7 @@ def sample_path(name: str, data_dir: str | Path | None = None, verify: bool = Tr
     spec = get_dataset(dataset)
     sample = spec.sample(name)
     root = resolve_data_dir(data_dir, dataset=dataset)
-    path = root / (sample.name + spec.suffix)
+    path = root / spec.file_name(sample.name)
     if not path.is_file():
         raise file_error(path, f"missing; {_where_to_get(spec)}")
     if verify:
@@ -224,7 +225,7 @@ def download(
     paths = []
     for name in names or [s.name for s in spec.samples]:
         sample = spec.sample(name)
-        target = root / (sample.name + spec.suffix)
+        target = root / spec.file_name(sample.name)
         if target.is_file():
             try:
                 verify_file(target, sample, spec)
