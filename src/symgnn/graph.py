@@ -105,11 +105,6 @@ def build_graph(
     return data
 
 
-def edge_lengths(data: Data) -> torch.Tensor:
-    """Edge lengths ``|edge_vec|`` (Å), shape (E,)."""
-    return data.edge_vec.norm(dim=-1)
-
-
 def graph_on(data: Data, device: torch.device | str) -> Data:
     """``data`` on ``device`` as a shallow copy: PyG's ``Data.to`` moves a graph in place, and the
     caller's graph (cut into receptive fields later, say) must stay where it is."""
