@@ -47,6 +47,8 @@ _RETIRED_DATA_KEYS = {
 
 
 def _without_retired_keys(data: Any, where: str) -> Any:
+    """The data section without :data:`_RETIRED_DATA_KEYS`; one error line if one holds a value that
+    someone chose (it would be ignored). Anything but a mapping is left to :func:`_section` to refuse."""
     if not isinstance(data, dict):
         return data
     for key, (inert, instead) in _RETIRED_DATA_KEYS.items():
