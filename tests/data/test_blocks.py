@@ -66,7 +66,6 @@ SMALL_HPARAMS = {
     "egat_desc": {"width": 8, "heads": [2, 1], "descriptors": SMALL_DESCRIPTORS},
     "egat_length": {"width": 8, "heads": [2, 1]},
     "egnn": {"hidden": 8, "num_layers": 2},
-    "faenet": {"hidden": 8, "num_layers": 2},
     "gcn_edge": {"hidden": 8, "num_layers": 2},
     "mgcn": {"hidden": 8, "num_layers": 2},
     "mlp": {"hidden": 8},
@@ -77,7 +76,9 @@ SMALL_HPARAMS = {
     "symgnn_aug": {"width": 8, "heads": [2, 1]},
     "symgnn_nosym": {"width": 8, "heads": [2, 1]},
 }
-NOT_BLOCKWISE = {"gcn"}  # absolute positions and degree-normalised messages: predicted whole
+# Predicted whole: gcn reads absolute positions and degree-normalised messages, faenet's frames are
+# the principal axes of all positions.
+NOT_BLOCKWISE = {"gcn": {"hidden": 8, "num_layers": 2}, "faenet": {"hidden": 8, "num_layers": 2}}
 
 
 def _small_predictor(name: str) -> Predictor:
@@ -86,7 +87,7 @@ def _small_predictor(name: str) -> Predictor:
 
 
 def test_every_model_is_listed():
-    assert set(SMALL_HPARAMS) | NOT_BLOCKWISE | {"ensemble"} == set(available_models())
+    assert set(SMALL_HPARAMS) | set(NOT_BLOCKWISE) | {"ensemble"} == set(available_models())
 
 
 @pytest.mark.parametrize("name", sorted(SMALL_HPARAMS))
@@ -105,9 +106,11 @@ def test_block_predictions_equal_whole_structure_predictions(name):
     np.testing.assert_allclose(blocks, whole, atol=1e-4 * max(1.0, float(np.abs(whole).max())))
 
 
-def test_models_that_cannot_be_cut_are_predicted_whole():
+@pytest.mark.parametrize("name", sorted(NOT_BLOCKWISE))
+def test_models_that_cannot_be_cut_are_predicted_whole(name):
     torch.manual_seed(0)
-    predictor = Predictor(build_model("gcn", hidden=8, num_layers=2).eval(), 1.5, 0.3, 2.5, "gcn", {})
+    predictor = Predictor(build_model(name, **NOT_BLOCKWISE[name]).eval(), 1.5, 0.3, 2.5, name, {})
+    assert predictor.model.blockwise is False
     structure = random_structure(4000, seed=3, cell=SHEARED)
     whole = predictor.predict(structure, max_atoms=None)
     np.testing.assert_allclose(predictor.predict(structure, max_atoms=3400), whole, atol=1e-6)  # threads: round-off

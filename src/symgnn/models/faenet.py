@@ -82,6 +82,9 @@ class FAENet(nn.Module):
     """
 
     uses_graph = True
+    #: Not predicted block by block (symgnn.data.blocks): its frames come from the principal axes of
+    #: all the structure's positions, so a block's atoms would get different frames than the whole's.
+    blockwise = False
 
     def __init__(
         self, *, hidden: int = 64, num_layers: int = 4, num_rbf: int = 16, cutoff: float = 5.0,
