@@ -57,6 +57,24 @@ def test_model_trains_and_matches_cpu_on_cuda(name):
     assert grads and all(g.is_cuda and torch.isfinite(g).all() for g in grads)
 
 
+@pytest.mark.parametrize("name", ["schnet", "gcn_edge", "symgnn"])
+def test_fixed_mask_predictions_on_cuda_match_cpu(name):
+    """Fidelity's masked predictions, for a PyG-route model (SchNet, GCN-edge) and a data-route one:
+    the mask, built on the CPU, must reach the GPU in both routes."""
+    from symgnn.explain.hooks import predict_with_mask
+
+    graph = build_graph(random_structure(num_atoms=150, seed=3))
+    mask = torch.rand(graph.edge_index.shape[1], generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    model = build_model(name).eval()
+    cpu = predict_with_mask(model, graph.clone(), mask)
+    torch.manual_seed(0)
+    gpu = predict_with_mask(model.to("cuda"), graph.clone().to("cuda"), mask).cpu()
+    if name != "symgnn":  # sampled rotations draw different numbers on the two devices
+        assert torch.allclose(gpu, cpu, atol=1e-4, rtol=1e-3), (gpu - cpu).abs().max()
+    assert torch.isfinite(gpu).all()
+
+
 @pytest.fixture
 def glass_file(shared_data, tmp_path) -> Path:
     """The validation sample train6 as an extended-XYZ file with its barriers (a real glass: random

@@ -118,11 +118,12 @@ def predict_with_mask(model: nn.Module, data: Data, mask: torch.Tensor) -> torch
     from torch_geometric.explain.algorithm.utils import clear_masks, set_masks
 
     adapter = ExplainableModel(model).eval()
+    mask = mask.to(data.edge_index.device, torch.float32)  # masks are built on the CPU
     if adapter.route == "data":
         masked = data.clone()
-        masked.edge_mask = mask.to(data.edge_index.device, torch.float32)
+        masked.edge_mask = mask
         return model(masked)[:, 0]
-    set_masks(adapter, mask.float(), data.edge_index, apply_sigmoid=False)
+    set_masks(adapter, mask, data.edge_index, apply_sigmoid=False)
     try:
         return adapter(data.z.unsqueeze(-1), data.edge_index, **ExplainableModel.inputs_of(data))
     finally:
