@@ -45,6 +45,19 @@ def test_explanations_keep_prediction_and_are_sparse(graph, name):
         assert np.median(r.mask) < 0.4
 
 
+def test_schnet_with_a_shorter_cutoff_than_the_graph_is_explained(graph):
+    """SchNet ignores the graph's edges beyond its own cutoff without dropping them, so PyG's edge
+    mask stays aligned with the graph; the model runs normally afterwards (no masks left behind)."""
+    model = tiny("schnet", cutoff=3.0)
+    assert bool((graph.edge_vec.norm(dim=-1) > 3.0).any())
+    with torch.no_grad():
+        before = model(graph)
+    results = explain_atoms(model, graph, [0], ExplainConfig(epochs=5, lr=0.1))
+    assert results[0].mask.shape == (results[0].field.num_edges,)
+    with torch.no_grad():
+        assert torch.equal(model(graph), before)
+
+
 def test_batching_gives_the_same_masks(graph, monkeypatch):
     """With equal initial logits, a batch of fields and one-at-a-time runs learn the same masks."""
     from torch.nn import Parameter

@@ -33,6 +33,7 @@ from torch import nn
 from torch_geometric.data import Data
 from torch_geometric.explain import Explainer
 from torch_geometric.explain.algorithm import GNNExplainer
+from torch_geometric.explain.algorithm.utils import clear_masks
 
 from symgnn.errors import SymgnnError
 from symgnn.explain.hooks import ExplainableModel, model_device, predict_with_mask, receptive_hops
@@ -202,7 +203,8 @@ def explain_fields(model: nn.Module, fields: Sequence[ReceptiveField], config: E
                 results.append(AtomExplanation(
                     field, mask[edge_group == b].double().cpu().numpy(), float(prediction[b]), float(masked[b])
                 ))
-    finally:
+    finally:  # a failed explanation must not leave masks on the model's layers
+        clear_masks(adapter)
         algorithm.edge_group = None
         torch.random.set_rng_state(generator_state)
     return results

@@ -33,7 +33,7 @@ class SchNet(nn.Module):
         num_filters: filter width (defaults to ``hidden``).
         num_interactions: interaction blocks (4).
         num_gaussians: radial basis size (50).
-        cutoff: Å (5); edges of the graph beyond it are dropped.
+        cutoff: Å (5); edges of the graph beyond it carry no message.
         out_dim: outputs per atom.
     """
 
@@ -53,14 +53,12 @@ class SchNet(nn.Module):
         self.head = nn.Sequential(nn.Linear(hidden, hidden // 2), ShiftedSoftplus(), nn.Linear(hidden // 2, out_dim))
 
     def forward(self, data: Data) -> torch.Tensor:
-        distance = data.edge_vec.norm(dim=-1)
-        edge_index = data.edge_index
-        inside = distance < self.cutoff
-        if not bool(inside.all()):
-            # PyG's cosine envelope is periodic in the distance: longer edges must go, not be damped.
-            edge_index, distance = edge_index[:, inside], distance[inside]
+        # PyG's cosine envelope is periodic in the distance: edges beyond the cutoff are clamped onto
+        # it, where the envelope is zero, so they carry nothing. They stay in the graph (not filtered
+        # out) so that edge masks keep their alignment with data.edge_index (explanations).
+        distance = data.edge_vec.norm(dim=-1).clamp(max=self.cutoff)
         rbf = self.distance_expansion(distance)
         h = self.embedding(data.z)
         for interaction in self.interactions:
-            h = h + interaction(h, edge_index, distance, rbf)
+            h = h + interaction(h, data.edge_index, distance, rbf)
         return self.head(h)
