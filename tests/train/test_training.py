@@ -172,6 +172,21 @@ def test_config_errors_name_the_problem(tmp_path):
         load_config(_write(bad, "data: {crop_atoms: 2000}\n"))
     with pytest.raises(SymgnnError, match=r"bad\.yaml: data\.label is not read .*data\.label_column"):
         load_config(_write(bad, "data: {label: pot}\n"))
+    # Values of the right kind that no run could use, and lists given as strings or flat lists
+    # (which would be read letter by letter, or silently average nothing).
+    for text, message in [
+        ("train: {lr_schedule: linear}", r"train\.lr_schedule must be one of none, cosine, got 'linear'"),
+        ("train: {eval_every: 0}", r"train\.eval_every must be positive, got 0"),
+        ("train: {epochs: -3}", r"train\.epochs must be positive"),
+        ("train: {lr: 0}", r"train\.lr must be positive"),
+        ("train: {aux_weight: -1}", r"train\.aux_weight must be non-negative"),
+        ("data: {cutoff: 0}", r"data\.cutoff must be positive"),
+        ("data: {train: train0}", r"data\.train must be a list of names, e\.g\. \[train0, train1\], got 'train0'"),
+        ("data: {val: [train6, 3]}", r"data\.val must be a list of names"),
+        ("data: {average_labels: [train0, train1]}", r"data\.average_labels must be a list of groups of names"),
+    ]:
+        with pytest.raises(SymgnnError, match=r"bad\.yaml: " + message):
+            load_config(_write(bad, text + "\n"))
 
 
 def _write(path, text):

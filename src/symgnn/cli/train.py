@@ -48,6 +48,8 @@ def register(app: typer.Typer) -> None:
                 raise SymgnnError(f"--max-minutes {max_minutes:g}: must be >= 0 (0: no time limit)")
             cfg.train.max_minutes = max_minutes or None
         if epochs is not None:
+            if epochs < 1:
+                raise SymgnnError(f"--epochs {epochs}: must be at least 1")
             cfg.train.epochs = epochs
         if compile_steps is not None:
             cfg.train.compile = compile_steps

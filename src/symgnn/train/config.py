@@ -133,18 +133,55 @@ _SCALARS = {float: ("a number", (int, float)), int: ("an integer", (int,)), bool
             str: ("a string", (str,))}
 
 
+def _is_names(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
 def _check_scalar(value: Any, hint: Any, where: str) -> None:
-    """Refuse a value of the wrong kind for a scalar setting (``float``, ``int``, ``bool``, ``str``,
-    optionally ``| None``) in one line, instead of a TypeError from deep inside training."""
+    """Refuse a value of the wrong kind in one line, instead of a TypeError from deep inside training
+    (or, worse, a string read letter by letter as a list of names): scalar settings (``float``,
+    ``int``, ``bool``, ``str``, optionally ``| None``), lists of names (``list[str]``) and lists of
+    groups of names (``list[list[str]]``)."""
+    if hint == list[str]:
+        if not _is_names(value):
+            raise SymgnnError(f"{where} must be a list of names, e.g. [train0, train1], got {value!r}")
+        return
+    if hint == list[list[str]]:
+        if not (isinstance(value, list) and all(_is_names(group) for group in value)):
+            raise SymgnnError(f"{where} must be a list of groups of names, e.g. [[train0, train1]], got {value!r}")
+        return
     options = set(get_args(hint)) if isinstance(hint, types.UnionType) else {hint}
     if value is None and type(None) in options:
         return
     scalars = [_SCALARS[t] for t in options if t in _SCALARS]
     if not scalars:
-        return  # lists and mappings are checked where they are used
+        return  # mappings are checked where they are used
     accepted = tuple(kind for _, kinds in scalars for kind in kinds)
     if (isinstance(value, bool) and bool not in accepted) or not isinstance(value, accepted):
         raise SymgnnError(f"{where} must be {' or '.join(name for name, _ in scalars)}, got {value!r}")
+
+
+def _check_ranges(config: Config, source: str) -> None:
+    """Refuse values of the right kind that no run could use (a zero validation interval, an unknown
+    schedule that would otherwise fall back to another), naming the key."""
+    t, d = config.train, config.data
+    choices = {"batch": ("sample", "full"), "optimizer": ("amsgrad", "adam", "adamw"), "lr_schedule": ("none", "cosine")}
+    for key, allowed in choices.items():
+        if getattr(t, key) not in allowed:
+            raise SymgnnError(f"{source}: train.{key} must be one of {', '.join(allowed)}, got {getattr(t, key)!r}")
+    positive = {"train.epochs": t.epochs, "train.eval_every": t.eval_every, "train.lr": t.lr, "data.cutoff": d.cutoff,
+                "train.max_minutes": t.max_minutes, "train.grad_clip": t.grad_clip, "train.patience": t.patience}
+    for key, value in positive.items():
+        if value is not None and not value > 0:
+            raise SymgnnError(f"{source}: {key} must be positive, got {value}")
+    for key, value in {"train.weight_decay": t.weight_decay, "train.aux_weight": t.aux_weight,
+                       "train.offset_weight": t.offset_weight}.items():
+        if value < 0:
+            raise SymgnnError(f"{source}: {key} must be non-negative, got {value}")
+    if t.ema_decay is not None and not 0.0 < t.ema_decay < 1.0:
+        raise SymgnnError(f"{source}: train.ema_decay must lie strictly between 0 and 1, got {t.ema_decay}")
+    if not 0.0 <= t.position_noise <= 1.0:
+        raise SymgnnError(f"{source}: train.position_noise must lie between 0 and 1 Å, got {t.position_noise}")
 
 
 def config_from_dict(raw: dict[str, Any], source: str = "config") -> Config:
@@ -160,16 +197,7 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> Config:
         model=model,
         train=_section(TrainConfig, raw.get("train"), f"{source}: train"),
     )
-    if config.train.batch not in ("sample", "full"):
-        raise SymgnnError(f"{source}: train.batch must be 'sample' or 'full', got {config.train.batch!r}")
-    if config.train.optimizer not in ("amsgrad", "adam", "adamw"):
-        raise SymgnnError(f"{source}: train.optimizer must be amsgrad, adam or adamw")
-    if config.train.ema_decay is not None and not 0.0 < config.train.ema_decay < 1.0:
-        raise SymgnnError(f"{source}: train.ema_decay must lie strictly between 0 and 1, got {config.train.ema_decay}")
-    if config.train.offset_weight < 0:
-        raise SymgnnError(f"{source}: train.offset_weight must be non-negative, got {config.train.offset_weight}")
-    if not 0.0 <= config.train.position_noise <= 1.0:
-        raise SymgnnError(f"{source}: train.position_noise must lie between 0 and 1 Å, got {config.train.position_noise}")
+    _check_ranges(config, source)
     _check_model(config, source)
     return config
 
