@@ -25,7 +25,6 @@ the machine here, which killed it, where the default allocator peaks at 17 GB.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import tempfile
 from pathlib import Path
@@ -36,6 +35,7 @@ from symgnn.benchmark.memory import peak_memory_growth
 from symgnn.errors import run_script
 from symgnn.train.config import load_config
 from symgnn.train.loop import fit
+from symgnn.train.metrics import read_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 THRESHOLDS = (0.3, 0.5, 0.6)
@@ -43,7 +43,7 @@ THRESHOLDS = (0.3, 0.5, 0.6)
 
 def run_summary(run_dir: Path) -> dict:
     """Seconds per epoch, time to each validation threshold and best validation Pearson of a run."""
-    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    records = read_metrics(run_dir / "metrics.jsonl")
     config = load_config(run_dir / "config.yaml")
     epochs = len(records)
     seconds = records[-1]["seconds"] if records else math.nan

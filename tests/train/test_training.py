@@ -81,7 +81,11 @@ def test_resumed_run_matches_unbroken_run(tmp_path, one_thread):
     a, b = tmp_path / "a.xyz", tmp_path / "b.xyz"
     whole = fit(config_for(a, b, 4), None, tmp_path / "whole", progress=False, log=lambda *_: None)
     fit(config_for(a, b, 2), None, tmp_path / "split", progress=False, log=lambda *_: None)
+    with (tmp_path / "split" / "metrics.jsonl").open("a") as handle:
+        handle.write('{"epoch": 3, "train_lo')  # killed while appending epoch 3's record
     split = fit(config_for(a, b, 4), None, tmp_path / "split", resume=True, progress=False, log=lambda *_: None)
+    records = [json.loads(line) for line in (tmp_path / "split" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [1, 2, 3, 4]
     w = torch.load(tmp_path / "whole" / "last.pt", weights_only=True)["state_dict"]
     s = torch.load(tmp_path / "split" / "last.pt", weights_only=True)["state_dict"]
     assert all(torch.equal(w[k], s[k]) for k in w)
@@ -89,6 +93,11 @@ def test_resumed_run_matches_unbroken_run(tmp_path, one_thread):
     # Seeds are derived from (seed, epoch): resuming with another seed would mix two runs.
     with pytest.raises(SymgnnError, match="started with seed 0, not 1"):
         fit(config_for(a, b, 5, seed=1), None, tmp_path / "split", resume=True, progress=False, log=lambda *_: None)
+    # Another model section than the run was started with: one line, not load_state_dict's traceback.
+    wider = config_for(a, b, 5)
+    wider.model = {**wider.model, "width": 2 * wider.model.get("width", 8)}
+    with pytest.raises(SymgnnError, match=r"last\.pt: does not match the config's model"):
+        fit(wider, None, tmp_path / "split", resume=True, progress=False, log=lambda *_: None)
 
 
 def test_cli_train_evaluate_predict(shared_data, tmp_path):

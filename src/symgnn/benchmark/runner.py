@@ -41,6 +41,7 @@ from symgnn.errors import SymgnnError
 from symgnn.evaluate import Evaluation, evaluate
 from symgnn.io.atomic import atomic_write
 from symgnn.nn.rotations import random_orthogonal
+from symgnn.train.metrics import read_metrics
 
 Log = Callable[[str], Any]
 
@@ -68,7 +69,7 @@ def _environment() -> dict[str, Any]:
 
 def _metrics_summary(run_dir: Path) -> dict[str, Any]:
     """Epochs, best epoch, training seconds and seconds per epoch from ``metrics.jsonl``."""
-    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    records = read_metrics(run_dir / "metrics.jsonl")
     if not records:
         return {"epochs": 0, "best_epoch": None, "train_seconds": 0.0, "seconds_per_epoch": None}
     scored = [r for r in records if np.isfinite(r.get("val_pearson", np.nan))]

@@ -35,6 +35,7 @@ from symgnn.train.checkpoint import load_checkpoint, save_checkpoint
 from symgnn.train.compiled import TrainingForward
 from symgnn.train.config import Config
 from symgnn.train.loss import offset_weighted_mse, structure_index
+from symgnn.train.metrics import append_metrics, truncate_metrics
 
 
 @dataclass
@@ -158,14 +159,18 @@ def fit(
             # seeds are derived from (seed, epoch): a resumed run of another seed mixes two runs' draws
             raise SymgnnError(f"{last_path}: the run was started with seed {started_seed}, not {config.train.seed}; "
                               "resume it with the same seed")
-        model.load_state_dict(saved["state_dict"])
-        optimizer.load_state_dict(saved["optimizer"])
+        try:
+            model.load_state_dict(saved["state_dict"])
+            optimizer.load_state_dict(saved["optimizer"])
+        except (RuntimeError, ValueError) as error:  # another model section than the run was started with
+            raise SymgnnError(f"{last_path}: does not match the config's model ({str(error).splitlines()[0]}); "
+                              "resume it with the config it was started with") from None
         if ema is not None:
             if "ema_state_dict" not in saved:
                 raise SymgnnError(f"{last_path}: the run was started without train.ema_decay; resume it with the same config")
             ema.load_state_dict(saved["ema_state_dict"])
         state.update(saved["train_state"])
-        _truncate_metrics(metrics_path, state["epoch"])
+        truncate_metrics(metrics_path, state["epoch"])
         log(f"resuming {run_dir} at epoch {state['epoch']} (best val Pearson {state['best_val_pearson']:.4f})")
     else:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -241,7 +246,7 @@ def fit(
             state["elapsed"] = time.monotonic() - start_time
             epoch_times.append(time.monotonic() - epoch_start)
             record["seconds"] = state["elapsed"]
-            _append_metrics(metrics_path, record)
+            append_metrics(metrics_path, record)
             extra = {"epoch": epoch, "optimizer": optimizer.state_dict(), "train_state": dict(state)}
             if ema is not None:
                 extra["ema_state_dict"] = ema.state_dict()
@@ -291,20 +296,6 @@ def _batches(graphs: list[Data], mode: str):
         return
     for index in torch.randperm(len(graphs)).tolist():
         yield graphs[index]
-
-
-def _append_metrics(path: Path, record: dict[str, Any]) -> None:
-    with path.open("a") as handle:
-        handle.write(json.dumps(record) + "\n")
-
-
-def _truncate_metrics(path: Path, last_epoch: int) -> None:
-    """Drop metric lines written after the checkpoint we resume from (a crash between the two)."""
-    if not path.exists():
-        return
-    kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["epoch"] <= last_epoch]
-    with atomic_write(path) as handle:
-        handle.write("".join(line + "\n" for line in kept))
 
 
 def _progress_bar(enabled: bool, total: int, done: int):
