@@ -107,6 +107,35 @@ def test_cell_in_the_wrong_units_is_refused(tmp_path):
                                      "its own images (cell lengths must be in Å)")
 
 
+def test_outputs_that_would_collide_or_cannot_be_written_are_refused(tmp_path, monkeypatch, capsys):
+    """Two inputs with one stem would write the same files: refused before anything is written. An
+    --out that is a file, or lies under one, is one error line from the console script."""
+    from ase import Atoms
+    from ase.io import write
+
+    from symgnn.cli.main import main
+
+    structure = glass_like(seed=4)
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        write(tmp_path / folder / "s.xyz", Atoms(numbers=structure.numbers, positions=structure.positions,
+                                                 cell=structure.cell, pbc=True))
+    first, second = tmp_path / "a" / "s.xyz", tmp_path / "b" / "s.xyz"
+    result = CliRunner().invoke(app, ["predict", "cuzr64", str(first), str(second), "--out", str(tmp_path / "out")])
+    assert str(result.exception).startswith(f"{first} and {second}: both would write s.xyz and s.csv")
+    assert not (tmp_path / "out").exists()
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file the user keeps")
+    for out, message in [(blocker, f"error: {blocker}: exists and is not a directory (--out names a directory)"),
+                         (blocker / "sub", f"error: {blocker / 'sub'}: Not a directory")]:
+        monkeypatch.setattr("sys.argv", ["symgnn", "predict", "cuzr64", str(first), "--out", str(out)])
+        with pytest.raises(SystemExit) as stop:
+            main()
+        assert stop.value.code == 2
+        assert capsys.readouterr().err.strip().splitlines() == [message]
+    assert blocker.read_text() == "a file the user keeps"
+
+
 def test_unphysical_input_stays_finite(shipped):
     """Uniformly random positions (overlapping atoms): finite predictions and a warning that they are
     extrapolations."""

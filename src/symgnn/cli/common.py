@@ -73,6 +73,26 @@ def load_labelled_structures(
     return [registry.load_sample(n, data_dir, dataset=dataset) for n in registry.split_names(split, dataset=dataset)]
 
 
+def output_directory(out: Path) -> Path:
+    """``out``, created if missing; refused in one line if it is an existing file."""
+    if out.exists() and not out.is_dir():
+        raise SymgnnError(f"{out}: exists and is not a directory (--out names a directory)")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def check_unique_stems(paths: list[Path]) -> None:
+    """Refuse inputs whose outputs would collide: ``<stem>.xyz``/``.csv`` are named by the file's stem,
+    so ``a/s.xyz`` and ``b/s.dump`` would write the same files."""
+    seen: dict[str, Path] = {}
+    for path in paths:
+        stem = Path(path).stem
+        if stem in seen and Path(seen[stem]) != Path(path):
+            raise SymgnnError(f"{seen[stem]} and {path}: both would write {stem}.xyz and {stem}.csv; "
+                              "rename one or predict them into separate --out directories")
+        seen[stem] = path
+
+
 def check_writable(path: Path, overwrite: bool) -> None:
     """Refuse to replace an existing file unless ``--overwrite`` was given."""
     if path.exists() and not overwrite:

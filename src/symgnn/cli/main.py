@@ -1,7 +1,8 @@
 """The ``symgnn`` command: thin commands that parse arguments and call the Python API.
 
 Each command lives in its own module with a ``register(app)`` function. Input problems surface as
-:class:`~symgnn.errors.SymgnnError` and are printed as a single ``error: ...`` line (exit code 2).
+:class:`~symgnn.errors.SymgnnError` and are printed as a single ``error: ...`` line (exit code 2), as
+are the file system's refusals (``OSError``: permissions, a full disk), with the path they name.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ def main() -> None:
         app()
     except SymgnnError as error:
         typer.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    except OSError as error:  # a file system refusal (permissions, a file where a folder should be, a full disk)
+        where = f"{error.filename}: " if error.filename else ""
+        typer.echo(f"error: {where}{error.strerror or error}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

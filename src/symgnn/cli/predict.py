@@ -33,16 +33,17 @@ def register(app: typer.Typer) -> None:
 
         import numpy as np
 
-        from symgnn.cli.common import check_writable, read_user_structure
+        from symgnn.cli.common import check_unique_stems, check_writable, output_directory, read_user_structure
         from symgnn.evaluate import Evaluation, parity_plot, training_structures
         from symgnn.io.write import write_predictions
         from symgnn.metrics import regression_metrics
 
+        check_unique_stems(structures)
         predictor = load_predictor(checkpoint, device)
         table = Table(title=f"predicted barriers (eV), model {checkpoint}")
         for column in ("structure", "atoms", "mean", "std", "min", "max", "seconds", "Pearson vs label"):
             table.add_column(column, justify="left" if column == "structure" else "right")
-        out.mkdir(parents=True, exist_ok=True)
+        output_directory(out)
         written: list[Path] = []
         for path in structures:
             structure = read_user_structure(path, label_column, types, frame)

@@ -25,6 +25,15 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
+def _temporary_file(target: Path, suffix: str) -> tuple[int, str]:
+    """A new hidden temporary file next to ``target``. When the directory refuses it, the error
+    names ``target`` (what the user asked for), not the temporary name."""
+    try:
+        return tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, str(target)) from None
+
+
 def _finish(temp: Path, target: Path) -> None:
     """Give ``temp`` ordinary permissions, then move it over ``target``."""
     os.chmod(temp, 0o666 & ~_UMASK)
@@ -39,7 +48,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     the target's suffix so format detection by extension keeps working.
     """
     target = Path(path)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix or ".tmp")
+    fd, name = _temporary_file(target, target.suffix or ".tmp")
     os.close(fd)
     temp = Path(name)
     try:
@@ -61,7 +70,7 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_write mode must be 'w' or 'wb', got {mode!r}")
     target = Path(path)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    fd, name = _temporary_file(target, ".tmp")
     temp = Path(name)
     try:
         kwargs: dict[str, Any] = {"encoding": encoding, "newline": ""} if mode == "w" else {}
