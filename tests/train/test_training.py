@@ -358,3 +358,26 @@ def test_scores_on_training_structures_are_flagged(tmp_path, one_thread):
     predictor.metadata["train_names"] = ["train0+train1", "train6"]
     as_file = Structure(seen.numbers, seen.positions, seen.cell, seen.pbc, name="/data/cuzr64/train1.pickle")
     assert predictor.trained_on(as_file) and not predictor.trained_on(unseen)
+
+
+def test_full_batch_steps_compute_descriptors_once(tmp_path, one_thread, monkeypatch):
+    """``batch: full`` takes one step per epoch on a batch of every training structure; the batch is
+    built once, so the descriptors cached on it are computed once per structure, not every epoch."""
+    import symgnn.nn.descriptor_input as descriptor_input
+    from symgnn.io.write import write_predictions
+
+    calls = []
+    compute = descriptor_input.compute_descriptors
+    monkeypatch.setattr(descriptor_input, "compute_descriptors", lambda structure, config: calls.append(1) or compute(structure, config))
+    paths = []
+    for seed, name in ((2, "a"), (3, "b"), (4, "c")):
+        write_predictions(random_structure(70, seed=seed), {}, tmp_path, name)
+        paths.append(str(tmp_path / f"{name}.xyz"))
+    config = config_for(paths[0], paths[2], 4, batch="full")
+    config.data.train = paths[:2]
+    config.model = {"name": "painn_desc", "hidden": 8, "num_layers": 1,
+                    "descriptors": {"radial_cutoff": 3.0, "coarse_grain": [3.0], "default_shell_cutoff": 3.0, "shell_cutoffs": {}}}
+    result = fit(config, None, tmp_path / "run", progress=False, log=lambda *_: None)
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert result.epochs_run == 4 and all(np.isfinite(r["train_loss"]) for r in records)
+    assert len(calls) == 3  # two training structures and the validation structure, once each

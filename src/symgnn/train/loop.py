@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,11 @@ def fit(
         g.target = scaler.transform(_targets(g))
     train_graphs = [g.to(target) for g in train_graphs]
     val_graphs = [g.to(target) for g in val_graphs]
+    # batch: full steps on one batch of every training structure, built once so that what models
+    # cache on their input graph (structure descriptors) is computed once, as with per-sample steps
+    full_batch = None
+    if config.train.batch == "full":
+        full_batch = Batch.from_data_list(train_graphs) if len(train_graphs) > 1 else train_graphs[0]
 
     hparams = {**config.model_hparams, "out_dim": 1 + len(config.data.aux_targets)}
     model = build_model(config.model_name, **hparams).to(target)
@@ -214,7 +220,7 @@ def fit(
                 group["lr"] = _learning_rate(config, epoch - 1, elapsed)
             model.train()
             losses = []
-            for batch in _batches(train_graphs, config.train.batch):
+            for batch in _steps(train_graphs, full_batch):
                 with displaced_edges(batch, config.train.position_noise):
                     prediction = forward(batch)
                 loss = offset_weighted_mse(prediction, batch.target, structure_index(batch), weights, config.train.offset_weight)
@@ -289,10 +295,11 @@ def _evaluated_model(model: torch.nn.Module, ema: AveragedModel | None) -> torch
     return ema.module
 
 
-def _batches(graphs: list[Data], mode: str):
-    """``sample``: each training structure is one step, in a seeded random order; ``full``: one step."""
-    if mode == "full":
-        yield Batch.from_data_list(graphs) if len(graphs) > 1 else graphs[0]
+def _steps(graphs: list[Data], full_batch: Data | None) -> Iterator[Data]:
+    """One epoch's step inputs: the batch of all training structures (``batch: full``), or else each
+    training structure, in a seeded random order (``batch: sample``)."""
+    if full_batch is not None:
+        yield full_batch
         return
     for index in torch.randperm(len(graphs)).tolist():
         yield graphs[index]
