@@ -17,6 +17,7 @@ from pathlib import Path
 
 from symgnn.data.structure import Structure
 from symgnn.errors import SymgnnError, file_error
+from symgnn.io.atomic import atomic_write
 
 DATA_ENV = "SYMGNN_DATA"
 
@@ -187,26 +188,24 @@ def load_sample(name: str, data_dir: str | Path | None = None, verify: bool = Tr
 
 
 def _fetch(url: str, target: Path, sample: SampleSpec, spec: DatasetSpec, timeout: float) -> None:
-    """Download ``url`` to a temporary file next to ``target``, verify it, then rename it into place."""
-    temp = target.with_name(f".{target.name}.download")
+    """Download ``url`` into a temporary file next to ``target`` and verify it; only a verified file
+    replaces ``target`` (atomically), so an interrupted or corrupt download leaves nothing behind."""
     digest = hashlib.sha256()
+    size = 0
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, open(temp, "wb") as handle:
+        with atomic_write(target, "wb") as handle, urllib.request.urlopen(url, timeout=timeout) as response:
             for block in iter(lambda: response.read(1 << 16), b""):
                 digest.update(block)
+                size += len(block)
                 handle.write(block)
-        size = temp.stat().st_size
-        if digest.hexdigest() != sample.sha256 or (sample.size is not None and size != sample.size):
-            raise SymgnnError(f"{url}: downloaded file ({size} bytes) does not match the recorded sha256; not saved")
-        os.replace(temp, target)
+            if digest.hexdigest() != sample.sha256 or (sample.size is not None and size != sample.size):
+                raise SymgnnError(f"{url}: downloaded file ({size} bytes) does not match the recorded sha256; not saved")
     except (OSError, http.client.HTTPException) as exc:  # URLError, HTTPError, timeouts are OSErrors
         reason = getattr(exc, "reason", None) or exc
         raise SymgnnError(
             f"{url}: download failed ({reason}); check the network, or copy the files by hand from "
             f"{spec.source} into {target.parent}"
         ) from None
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 def download(

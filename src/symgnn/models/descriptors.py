@@ -54,6 +54,7 @@ import sphericart
 from symgnn.data.structure import Structure
 from symgnn.errors import SymgnnError
 from symgnn.graph import neighbour_pairs
+from symgnn.io.atomic import atomic_write
 
 # First minima of the partial pair distributions of Cu64Zr36 (measured on train0): Cu–Cu 3.3 Å,
 # Cu–Zr 3.75 Å, Zr–Zr 3.95 Å. Keys are "Z1-Z2" with Z1 <= Z2.
@@ -297,7 +298,7 @@ class DescriptorRegressor:
         if self._linear is None:
             raise SymgnnError("the descriptor regressor is not fitted")
         meta = {"method": self.method, "alpha": self.alpha, "config": asdict(self.config)}
-        with open(path, "wb") as handle:
+        with atomic_write(path, "wb") as handle:
             np.savez(handle, meta=np.array(json.dumps(meta)), **self._linear)
 
     @classmethod
