@@ -74,15 +74,13 @@ def evaluate(predictor: Predictor, structures: list[Structure], max_atoms: int |
 
 def parity_plot(evaluation: Evaluation, path: str | Path, title: str = "") -> Path:
     """Predicted against true barrier, one colour per species, with the Pearson in the legend."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from ase.data import chemical_symbols
+    from matplotlib.figure import Figure  # not pyplot: leave the caller's backend alone
 
     from symgnn.io.atomic import atomic_write
 
-    figure, axis = plt.subplots(figsize=(5, 5), dpi=120)
+    figure = Figure(figsize=(5, 5), dpi=120)
+    axis = figure.subplots()
     for z in np.unique(evaluation.numbers):
         mask = evaluation.numbers == z
         r = regression_metrics(evaluation.prediction[mask], evaluation.truth[mask])["pearson"]
@@ -100,5 +98,4 @@ def parity_plot(evaluation: Evaluation, path: str | Path, title: str = "") -> Pa
     path = Path(path)
     with atomic_write(path, "wb") as handle:
         figure.savefig(handle, format="png")
-    plt.close(figure)
     return path

@@ -1,4 +1,4 @@
-"""The paper's explanation figures and the plots of ``symgnn explain-stats`` (matplotlib, Agg).
+"""The paper's explanation figures and the plots of ``symgnn explain-stats`` (matplotlib).
 
 * global view: the target's ``top_k`` edges drawn in the actual (unwrapped) 3-D coordinates of the
   receptive field, line width and opacity by importance, other atoms faint;
@@ -11,15 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from symgnn.explain.stats import FIRST_SHELL, AtomStats  # noqa: E402
-from symgnn.explain.writers import LoadedAtom, symbol  # noqa: E402
-from symgnn.io.atomic import atomic_path  # noqa: E402
+from symgnn.explain.stats import FIRST_SHELL, AtomStats
+from symgnn.explain.writers import LoadedAtom, symbol
+from symgnn.io.atomic import atomic_path
 
 SPECIES_COLOURS = {"Cu": "#d9822b", "Zr": "#2b6cb0"}
 
@@ -28,11 +25,17 @@ def _colour(z: int) -> str:
     return SPECIES_COLOURS.get(symbol(z), "#777777")
 
 
-def _save(fig, path: Path) -> Path:
+def _subplots(*grid: int, figsize: tuple[float, float], **options):
+    """A figure and its axes, made without pyplot: library code must not switch the backend of a
+    notebook or GUI session that imports it, and figures made this way need no closing."""
+    figure = Figure(figsize=figsize)
+    return figure, figure.subplots(*grid, **options)
+
+
+def _save(fig: Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as temp:
         fig.savefig(temp, dpi=130, bbox_inches="tight")
-    plt.close(fig)
     return path
 
 
@@ -56,7 +59,7 @@ def global_view(atom: LoadedAtom, top_k: int, path: Path) -> Path:
     """Top-``top_k`` edges in 3-D around the target."""
     edges = atom.top_edges(top_k)
     involved = np.unique(np.concatenate([atom.source[edges], atom.target[edges], [atom.center]]))
-    fig = plt.figure(figsize=(6, 6))
+    fig = Figure(figsize=(6, 6))
     ax = fig.add_subplot(projection="3d")
     rest = np.setdiff1d(np.arange(len(atom.z)), involved)
     near = rest[np.linalg.norm(atom.offsets[rest], axis=1) <= max(np.abs(atom.offsets[involved]).max(), 1.0)]
@@ -78,7 +81,7 @@ def local_view(atom: LoadedAtom, top_k: int, path: Path, neighbours: int = 10) -
     chosen = set(shown.tolist())
     edges = np.array([e for e in atom.top_edges(top_k) if atom.source[e] in chosen and atom.target[e] in chosen],
                      dtype=np.int64)
-    fig = plt.figure(figsize=(5.5, 5.5))
+    fig = Figure(figsize=(5.5, 5.5))
     ax = fig.add_subplot(projection="3d")
     _draw_edges(ax, atom, edges)
     ax.scatter(*atom.offsets[shown].T, c=[_colour(z) for z in atom.z[shown]], s=180, edgecolors="k", depthshade=False)
@@ -95,7 +98,7 @@ def distance_histogram(stats: Sequence[AtomStats], path: Path, bins: int = 90) -
     target species, as radial densities (counts per atom per shell volume 4πr²dr, like g(r)), so the
     coordination shells show as peaks rather than being swamped by the r² growth of shell volume."""
     species = sorted({s.species for s in stats})
-    fig, axes = plt.subplots(1, len(species), figsize=(6 * len(species), 4), squeeze=False)
+    fig, axes = _subplots(1, len(species), figsize=(6 * len(species), 4), squeeze=False)
     for ax, sp in zip(axes[0], species):
         group = [s for s in stats if s.species == sp]
         every = np.concatenate([s.all_distances for s in group])
@@ -121,7 +124,7 @@ def distance_histogram(stats: Sequence[AtomStats], path: Path, bins: int = 90) -
 
 def compare_histogram(selected: np.ndarray, reference: np.ndarray, xlabel: str, labels: tuple[str, str], path: Path,
                       bins: int = 40) -> Path:
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = _subplots(figsize=(6, 4))
     data = np.concatenate([selected, reference]) if len(selected) + len(reference) else np.zeros(1)
     edges = np.linspace(data.min(), data.max() + 1e-9, bins + 1)
     ax.hist(reference, edges, density=True, histtype="step", color="grey", label=labels[1])
@@ -132,7 +135,7 @@ def compare_histogram(selected: np.ndarray, reference: np.ndarray, xlabel: str, 
 
 def fidelity_plot(summary: dict, path: Path) -> Path:
     """fid+ and fid- against k for the explanation and the random and nearest-edge references."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = _subplots(1, 2, figsize=(10, 4))
     k = summary["k"]
     for ax, sign, title in ((axes[0], "plus", "fidelity+ (top-k removed), higher is better"),
                             (axes[1], "minus", "fidelity− (only top-k kept), lower is better")):
@@ -147,7 +150,7 @@ def fidelity_plot(summary: dict, path: Path) -> Path:
 def topology_plot(summary: dict, path: Path) -> Path:
     """Mean H1 cycles per edge, important vs random, per barrier group."""
     names = [n for n in ("low", "mid", "high") if "h1" in summary["by_barrier"].get(n, {})]
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = _subplots(figsize=(6, 4))
     x = np.arange(len(names) + 1)
     rows = [summary["all"]["h1"]] + [summary["by_barrier"][n]["h1"] for n in names] if "h1" in summary["all"] else []
     if rows:
@@ -161,7 +164,7 @@ def topology_plot(summary: dict, path: Path) -> Path:
 def barrier_plot(summary: dict, path: Path) -> Path:
     """Per barrier tercile: mean distance of touched atoms and first-shell enrichment."""
     names = [n for n in ("low", "mid", "high") if summary["by_barrier"][n].get("atoms")]
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    fig, axes = _subplots(1, 3, figsize=(12, 3.6))
     groups = [summary["by_barrier"][n] for n in names]
     axes[0].bar(names, [g["distance"]["selected"].get("mean", np.nan) for g in groups], color="crimson")
     axes[0].set_ylabel("mean distance of touched atoms (Å)")
@@ -184,7 +187,7 @@ def descriptor_groups_plot(summary: dict, path: Path) -> Path:
     if edges is not None:
         labels.append("all edges (message passing)")
         values.append(edges)
-    fig, ax = plt.subplots(figsize=(6.5, 0.28 * len(labels) + 1.2))
+    fig, ax = _subplots(figsize=(6.5, 0.28 * len(labels) + 1.2))
     colours = ["#888888" if label.startswith("all edges") else "#2b6cb0" for label in labels]
     ax.barh(range(len(labels)), values, color=colours)
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
@@ -200,7 +203,7 @@ def radial_profile_plot(summary: dict, path: Path) -> Path:
     profiles = summary["radial_profiles"]
     found = {key.split(" g_")[0] for key in profiles}  # "own" first, then by coarse-graining radius
     scales = sorted(found, key=lambda scale: -1.0 if scale == "own" else float(scale[2:] or 0))
-    fig, axes = plt.subplots(1, len(scales), figsize=(3.2 * len(scales), 3.4), sharey=True, squeeze=False)
+    fig, axes = _subplots(1, len(scales), figsize=(3.2 * len(scales), 3.4), sharey=True, squeeze=False)
     for ax, scale in zip(axes[0], scales):
         for key, profile in sorted(profiles.items()):
             if key.split(" g_")[0] != scale:
