@@ -24,7 +24,8 @@ same masks as explaining the atoms one at a time (tested with equal initial logi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -185,29 +186,38 @@ def explain_fields(model: nn.Module, fields: Sequence[ReceptiveField], config: E
         model=adapter, algorithm=algorithm, explanation_type="model", edge_mask_type="object",
         node_mask_type=None, model_config=dict(mode="regression", task_level="node", return_type="raw"),
     )
-    generator_state = torch.random.get_rng_state()
-    torch.manual_seed(config.seed)
     results: list[AtomExplanation] = []
-    try:
-        for start in range(0, len(fields), config.batch_size):
-            chunk = list(fields[start:start + config.batch_size])
-            batch, centers, edge_group = batch_fields(chunk, model_device(model))
-            algorithm.edge_group = edge_group
-            explanation = explainer(
-                batch.z.unsqueeze(-1), batch.edge_index, index=centers, **ExplainableModel.inputs_of(batch)
-            )
-            mask = explanation.edge_mask.detach()
-            masked = predict_with_mask(model, batch, mask)[centers]
-            prediction = explanation.prediction[centers]
-            for b, field in enumerate(chunk):
-                results.append(AtomExplanation(
-                    field, mask[edge_group == b].double().cpu().numpy(), float(prediction[b]), float(masked[b])
-                ))
-    finally:  # a failed explanation must not leave masks on the model's layers
-        clear_masks(adapter)
-        algorithm.edge_group = None
-        torch.random.set_rng_state(generator_state)
+    with seeded_random_state(config.seed, model_device(model)):
+        try:
+            for start in range(0, len(fields), config.batch_size):
+                chunk = list(fields[start:start + config.batch_size])
+                batch, centers, edge_group = batch_fields(chunk, model_device(model))
+                algorithm.edge_group = edge_group
+                explanation = explainer(
+                    batch.z.unsqueeze(-1), batch.edge_index, index=centers, **ExplainableModel.inputs_of(batch)
+                )
+                mask = explanation.edge_mask.detach()
+                masked = predict_with_mask(model, batch, mask)[centers]
+                prediction = explanation.prediction[centers]
+                for b, field in enumerate(chunk):
+                    results.append(AtomExplanation(
+                        field, mask[edge_group == b].double().cpu().numpy(), float(prediction[b]), float(masked[b])
+                    ))
+        finally:  # a failed explanation must not leave masks on the model's layers
+            clear_masks(adapter)
+            algorithm.edge_group = None
     return results
+
+
+@contextmanager
+def seeded_random_state(seed: int, device: torch.device) -> Iterator[None]:
+    """Seed torch's generators (the CPU's and ``device``'s) for the block inside, and give the
+    caller's generators back unchanged afterwards: an explanation is repeatable and does not shift
+    the random draws of whatever the caller does next."""
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
 
 
 def explain_atoms(

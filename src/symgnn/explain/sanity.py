@@ -19,32 +19,28 @@ import torch
 from scipy.stats import spearmanr
 from torch import nn
 
-from symgnn.explain.gnnexplainer import AtomExplanation, ExplainConfig, explain_fields
+from symgnn.explain.gnnexplainer import AtomExplanation, ExplainConfig, explain_fields, seeded_random_state
+from symgnn.explain.hooks import model_device
 
 
 def randomised_copy(model: nn.Module, seed: int = 0) -> nn.Module:
     """A copy of ``model`` with every parameter re-drawn (each submodule's ``reset_parameters``,
     seeded) and its buffers kept."""
     clone = copy.deepcopy(model)
-    state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    try:
-        with torch.no_grad():
-            for module in clone.modules():
-                if hasattr(module, "reset_parameters"):
-                    buffers = {k: b.clone() for k, b in module.named_buffers(recurse=False)}
-                    module.reset_parameters()
-                    for name, value in buffers.items():  # BatchNorm's reset also clears its statistics
-                        getattr(module, name).copy_(value)
-                else:
-                    # Parameters owned by a module without reset_parameters (attention vectors, von
-                    # Mises locations, gates): Gaussian draws at the trained values' scale.
-                    for parameter in module.parameters(recurse=False):
-                        values = parameter.detach()
-                        scale = values.std() if values.numel() > 1 else values.abs().max()
-                        parameter.copy_(torch.randn_like(parameter) * (scale + 1e-3))
-    finally:
-        torch.random.set_rng_state(state)
+    with seeded_random_state(seed, model_device(model)), torch.no_grad():
+        for module in clone.modules():
+            if hasattr(module, "reset_parameters"):
+                buffers = {k: b.clone() for k, b in module.named_buffers(recurse=False)}
+                module.reset_parameters()
+                for name, value in buffers.items():  # BatchNorm's reset also clears its statistics
+                    getattr(module, name).copy_(value)
+            else:
+                # Parameters owned by a module without reset_parameters (attention vectors, von
+                # Mises locations, gates): Gaussian draws at the trained values' scale.
+                for parameter in module.parameters(recurse=False):
+                    values = parameter.detach()
+                    scale = values.std() if values.numel() > 1 else values.abs().max()
+                    parameter.copy_(torch.randn_like(parameter) * (scale + 1e-3))
     return clone.eval()
 
 
