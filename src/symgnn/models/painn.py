@@ -49,13 +49,16 @@ class PaiNNMessage(nn.Module):
         self.context = mlp(hidden, hidden, 3 * hidden)
 
     def forward(
-        self, s: torch.Tensor, v: torch.Tensor, filters: torch.Tensor, unit: torch.Tensor, edge_index: torch.Tensor
+        self, s: torch.Tensor, v: torch.Tensor, filters: torch.Tensor, unit: torch.Tensor, edge_index: torch.Tensor,
+        first: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``first``: ``v`` is still all zeros (the first layer), so gathering it along edges is skipped
+        (decided by position, not by looking at ``v``: no device sync, no graph break when compiled)."""
         source, target = edge_index
         x = self.context(s)[source] * filters
         ss, vv, vs = torch.split(x, self.hidden, dim=-1)
         dv = vs.unsqueeze(1) * unit.unsqueeze(-1)
-        if v.abs().max() > 0:  # the first layer starts from zero vectors: skip gathering them
+        if not first:
             dv = dv + vv.unsqueeze(1) * v[source]
         n = s.shape[0]
         return s + scatter(ss, target, dim=0, dim_size=n), v + scatter(dv, target, dim=0, dim_size=n)
@@ -150,8 +153,8 @@ class PaiNN(nn.Module):
         if self.descriptors is not None:
             s = s + self.descriptor_encoder(self.descriptors(data))
         v = s.new_zeros(s.shape[0], 3, self.hidden)
-        for message, update, layer_filters in zip(self.messages, self.updates, per_layer):
-            s, v = message(s, v, layer_filters, unit, edge_index)
+        for layer, (message, update, layer_filters) in enumerate(zip(self.messages, self.updates, per_layer)):
+            s, v = message(s, v, layer_filters, unit, edge_index, first=layer == 0)
             s, v = update(s, v)
         return self.head(s)
 
