@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch_geometric.data import Batch
 
+from symgnn.errors import SymgnnError
 from symgnn.graph import build_graph
 from symgnn.invariance import invariance_error, transform_graph
 from symgnn.models import available_models, build_model
@@ -56,6 +57,10 @@ def test_vector_gate_starts_from_the_length_and_learns(graph):
     model.train()
     model(graph).pow(2).mean().backward()
     assert gate.grad is not None and gate.grad.abs() > 0
+    # Without symmetrised vectors there is nothing to gate: refused, not silently ignored.
+    for unused in ({"symmetrise": False}, {"edge_input": "length"}):
+        with pytest.raises(SymgnnError, match="vector_gate scales symmetrised edge vectors"):
+            build_model("symgnn", vector_gate=0.0, **{**SMALL, **unused})
 
 
 def test_inference_is_deterministic(graph):

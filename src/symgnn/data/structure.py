@@ -83,7 +83,8 @@ class Structure:
                 raise SymgnnError(f"{where}: label '{self.label_key}' of atom {bad} is not finite")
 
     def wrapped(self) -> "Structure":
-        """A copy with positions wrapped into the cell along periodic axes (others left alone)."""
+        """Positions wrapped into the cell along periodic axes (others left alone): a new structure, or
+        this one itself when no axis is periodic (nothing to wrap)."""
         if not self.pbc.any():
             return self
         frac = np.linalg.solve(self.cell.T, self.positions.T).T

@@ -19,8 +19,7 @@ of SymGNN can only keep approximately.
 
 CPU cost is dominated by per-edge work (~260k edges per 8,000-atom sample), so the radial filters
 :math:`W(e(r_{ij}))` of all layers are computed in one matrix product (``shared_filters=True`` uses a
-single filter for every layer, as the issue's cost notes suggest, which halves the per-edge
-parameters; both are available).
+single filter for every layer, which halves the per-edge parameters; both are available).
 """
 
 from __future__ import annotations

@@ -92,7 +92,8 @@ class SymGNN(nn.Module):
             settings, ``{}`` for the defaults), per-atom structure descriptors join the atom
             embedding (:class:`~symgnn.nn.descriptor_input.DescriptorInput`).
         vector_gate: if set, a learned scale on the symmetrised vector components, initialised to
-            this value (0 starts the model from the invariant length alone; needs "vector+length").
+            this value (0 starts the model from the invariant length alone with "vector+length");
+            needs ``symmetrise`` and edge vectors.
     """
 
     #: Reads ``data.edge_mask`` (E,) and scales every message of each edge by it (see symgnn.explain).
@@ -116,6 +117,9 @@ class SymGNN(nn.Module):
         super().__init__()
         if edge_input not in ("vector", "vector+length", "length"):
             raise ValueError(f"edge_input must be 'vector', 'vector+length' or 'length', got {edge_input!r}")
+        if vector_gate is not None and not (symmetrise and edge_input != "length"):
+            raise ValueError("vector_gate scales symmetrised edge vectors: it needs symmetrise and edge_input "
+                             "'vector' or 'vector+length'")
         self.edge_input, self.symmetrise, self.augment = edge_input, symmetrise, augment
         self.atom_embedding = AtomEmbedding(width)
         self.descriptors = None if descriptors is None else DescriptorInput(descriptors)
@@ -188,7 +192,8 @@ class EGATLength(SymGNN):
 class EGATDescriptors(SymGNN):
     """The SymGNN backbone on edge lengths, with per-atom structure descriptors (radial densities,
     Steinhardt q_l, coarse-grained) joining the atom embedding: exactly invariant, and bond angles
-    and medium-range order enter through the descriptors. The shipped ``cuzr64`` model."""
+    and medium-range order enter through the descriptors. (The shipped models are ``painn_desc``
+    ensembles; this one scored lower in the benchmark.)"""
 
     def __init__(self, **hparams) -> None:
         super().__init__(**{"edge_input": "length", "symmetrise": False, "descriptors": {}, **hparams})
