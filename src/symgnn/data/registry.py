@@ -41,7 +41,6 @@ class DatasetSpec:
     splits: dict[str, tuple[str, ...]]
     url_pattern: str  # formatted with name=<sample name>
     source: str  # shown to users who need to get the files
-    label_key: str = "barrier"
     _by_name: dict[str, SampleSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
