@@ -9,6 +9,7 @@ import typer
 
 from symgnn.data.structure import Structure
 from symgnn.errors import SymgnnError
+from symgnn.io.atomic import refuse_to_overwrite
 
 if TYPE_CHECKING:
     from symgnn.predictor import Predictor
@@ -95,8 +96,7 @@ def check_unique_stems(paths: list[Path]) -> None:
 
 def check_writable(path: Path, overwrite: bool) -> None:
     """Refuse to replace an existing file unless ``--overwrite`` was given."""
-    if path.exists() and not overwrite:
-        raise SymgnnError(f"{path}: already exists; pass --overwrite to replace it")
+    refuse_to_overwrite([path], overwrite)
     if not path.parent.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
 

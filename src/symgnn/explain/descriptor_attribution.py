@@ -46,7 +46,7 @@ from symgnn.errors import SymgnnError
 from symgnn.explain.hooks import model_device
 from symgnn.explain.subgraph import ReceptiveField
 from symgnn.graph import graph_on
-from symgnn.io.atomic import atomic_write
+from symgnn.io.atomic import atomic_write, refuse_to_overwrite
 
 #: kinds of descriptor, in the order tables and figures list them
 KINDS = ("species", "radial", "coordination", "bond order")
@@ -230,8 +230,7 @@ def write_attribution(path: Path, attribution: DescriptorAttribution, groups: Se
                       overwrite: bool) -> Path:
     """``descriptors.csv`` of one atom: every group, largest :math:`|\\Delta|` first, then a row for
     the edges (kind ``edges``) when the model can silence them."""
-    if path.exists() and not overwrite:
-        raise SymgnnError(f"{path}: already exists; pass --overwrite to replace it")
+    refuse_to_overwrite([path], overwrite)
     order = np.lexsort((np.arange(len(groups)), -np.abs(attribution.deltas)))
     with atomic_write(path) as handle:
         writer = csv.writer(handle)

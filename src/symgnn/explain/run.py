@@ -18,6 +18,7 @@ from symgnn.explain.hooks import receptive_hops
 from symgnn.explain.sanity import sanity_check
 from symgnn.explain.subgraph import receptive_field
 from symgnn.explain.writers import atom_dir, load_atom, load_results, write_atom, write_json
+from symgnn.io.atomic import refuse_to_overwrite
 
 
 def pick_atoms(predictions: np.ndarray, count: int, seed: int = 0) -> list[int]:
@@ -56,8 +57,7 @@ def explain_structure(predictor, structure: Structure, atoms: Sequence[int] | No
     from symgnn.explain.figures import global_view, local_view
 
     manifest_path = out / "manifest.json"
-    if manifest_path.exists() and not run.overwrite:
-        raise SymgnnError(f"{manifest_path}: already exists; pass --overwrite to replace it")
+    refuse_to_overwrite([manifest_path], run.overwrite)
     model = predictor.model.eval()
     data = prepare_graph(model, predictor.graph(structure))
     start = time.perf_counter()
@@ -165,8 +165,7 @@ def explain_stats(results: Path, out: Path | None, config, overwrite: bool = Fal
 
     out = out or results / "stats"
     summary_path = out / "summary.json"
-    if summary_path.exists() and not overwrite:
-        raise SymgnnError(f"{summary_path}: already exists; pass --overwrite to replace it")
+    refuse_to_overwrite([summary_path], overwrite)
     manifest, atoms = load_results(results)
     summary, stats = compute_stats(atoms, manifest, config)
     written = [

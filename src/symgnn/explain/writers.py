@@ -28,7 +28,7 @@ from ase.data import chemical_symbols
 
 from symgnn.errors import SymgnnError
 from symgnn.explain.gnnexplainer import AtomExplanation
-from symgnn.io.atomic import atomic_path, atomic_write
+from symgnn.io.atomic import atomic_path, atomic_write, refuse_to_overwrite
 
 
 def symbol(z: int) -> str:
@@ -48,8 +48,7 @@ def node_importance(explanation: AtomExplanation) -> np.ndarray:
 
 
 def write_json(path: Path, payload: Any, overwrite: bool) -> Path:
-    if path.exists() and not overwrite:
-        raise SymgnnError(f"{path}: already exists; pass --overwrite to replace it")
+    refuse_to_overwrite([path], overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path) as handle:
         json.dump(payload, handle, indent=1)
@@ -65,9 +64,7 @@ def write_atom(
     folder = atom_dir(out, field.atom)
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / "edges.csv", folder / "explanation.json", folder / "importance.xyz"]
-    for path in paths:
-        if path.exists() and not overwrite:
-            raise SymgnnError(f"{path}: already exists; pass --overwrite to replace it")
+    refuse_to_overwrite(paths, overwrite)
     z = field.data.z.numpy()
     source, target = field.data.edge_index.numpy()
     lengths = field.data.edge_vec.double().norm(dim=-1).numpy()

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
+
+from symgnn.errors import SymgnnError
 
 
 def _current_umask() -> int:
@@ -82,3 +84,13 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def refuse_to_overwrite(paths: Iterable[str | Path], overwrite: bool) -> None:
+    """Nothing a user has is replaced unless they asked: one error line naming the first of ``paths``
+    that exists, unless ``overwrite`` (``--overwrite``). Called before any of them is written."""
+    if overwrite:
+        return
+    for path in paths:
+        if Path(path).exists():
+            raise SymgnnError(f"{path}: already exists; pass --overwrite to replace it")

@@ -18,7 +18,7 @@ from ase.data import chemical_symbols
 
 from symgnn.data.structure import Structure
 from symgnn.errors import SymgnnError, file_error
-from symgnn.io.atomic import atomic_path, atomic_write
+from symgnn.io.atomic import atomic_path, atomic_write, refuse_to_overwrite
 from symgnn.io.lammps_dump import write_lammps_dump
 from symgnn.io.read import is_lammps_dump
 
@@ -95,10 +95,7 @@ def write_predictions(
     dump_source = source_path is not None and Path(source_path).is_file() and is_lammps_dump(source_path)
     if dump_source:
         targets.append(out_dir / f"{stem}.dump")
-    if not overwrite:
-        for target in targets:
-            if target.exists():
-                raise file_error(target, "already exists; pass --overwrite to replace it")
+    refuse_to_overwrite(targets, overwrite)
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_xyz(targets[0], structure, columns)
     _write_csv(targets[1], structure, columns)
