@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from symgnn.benchmark.protocol import ALL_MODELS, DESCRIPTORS, PAPER_TEST_PEARSON
+from symgnn.benchmark.protocol import ALL_MODELS, DESCRIPTORS, PAPER_TEST_PEARSON, QUICK_EPOCHS
 from symgnn.errors import SymgnnError
 from symgnn.io.atomic import atomic_write
 
@@ -113,7 +113,7 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
     for row in rows:
         budget = "fit (no epochs)" if row["model"] == DESCRIPTORS else (
-            "2 epochs" if row["quick"] else _plain(row["budget_minutes"], "g"))
+            f"{QUICK_EPOCHS} epochs" if row["quick"] else _plain(row["budget_minutes"], "g"))
         cells = [
             f"`{row['model']}`", str(row["seeds"]), budget, _plain(row["epochs"], ".1f"),
             _figure(row["train_pearson_mean"], row["train_pearson_std"]),

@@ -12,6 +12,7 @@ import numpy as np
 
 from symgnn.data.structure import Structure
 from symgnn.errors import SymgnnError
+from symgnn.explain.descriptor_attribution import DEFAULT_DRAWS
 from symgnn.explain.fidelity import DEFAULT_KS, atom_fidelity, summarise_fidelity
 from symgnn.explain.gnnexplainer import ExplainConfig, check_exact, explain_fields, prepare_graph
 from symgnn.explain.hooks import receptive_hops
@@ -46,7 +47,7 @@ class ExplainRun:
     figures: bool = True
     hops: int | None = None
     overwrite: bool = False
-    descriptor_draws: int = 4  # replacement draws per descriptor group (0: no descriptor attribution)
+    descriptor_draws: int = DEFAULT_DRAWS  # replacement draws per descriptor group (0: no descriptor attribution)
     explainer: ExplainConfig = field(default_factory=ExplainConfig)
 
 

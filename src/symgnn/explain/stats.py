@@ -20,15 +20,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from ase.data import chemical_symbols
 from scipy.stats import ks_2samp
 
 from symgnn.explain.fidelity import summarise_fidelity
 from symgnn.explain.topology import h1_participation
 from symgnn.explain.writers import LoadedAtom
+from symgnn.models.descriptors import CUZR_SHELLS
 
-# First-shell radius around a target of each species (Å): the larger first minimum of its partial
-# pair distributions (Cu–Cu 3.3, Cu–Zr 3.75, Zr–Zr 3.95; symgnn.models.descriptors.CUZR_SHELLS).
-FIRST_SHELL = {"Cu": 3.75, "Zr": 3.95}
+
+
+def _first_shell_radii(pair_shells: dict[str, float]) -> dict[str, float]:
+    """First-shell radius around a target of each species (Å): the largest first minimum of the
+    partial pair distributions it takes part in (pairs keyed ``"Z1-Z2"``)."""
+    radii: dict[str, float] = {}
+    for pair, radius in pair_shells.items():
+        for z in pair.split("-"):
+            name = chemical_symbols[int(z)]
+            radii[name] = max(radii.get(name, 0.0), radius)
+    return radii
+
+
+# Cu: 3.75 Å (Cu–Cu 3.3, Cu–Zr 3.75), Zr: 3.95 Å (Zr–Cu 3.75, Zr–Zr 3.95).
+FIRST_SHELL = _first_shell_radii(CUZR_SHELLS)
 DEFAULT_SHELL = 3.9
 
 
