@@ -103,6 +103,18 @@ def test_descriptor_model_gets_descriptor_attributions(tmp_path):
     assert not (tmp_path / "plain" / "atom_00002" / "descriptors.csv").exists()
 
 
+def test_cli_defaults_are_the_api_defaults():
+    """The CLI spells some defaults out (importing the explain modules would load torch for every
+    ``symgnn`` call); they must stay those of the API."""
+    import typer.main
+
+    from symgnn.explain.descriptor_attribution import DEFAULT_DRAWS
+
+    command = typer.main.get_command(app).commands["explain"]
+    defaults = {parameter.name: parameter.default for parameter in command.params}
+    assert defaults["descriptor_draws"] == DEFAULT_DRAWS
+
+
 def test_explain_rejects_bad_arguments(tmp_path):
     structure_file = _xyz(random_structure(60, seed=5), tmp_path / "box.xyz")
     checkpoint = _checkpoint(tmp_path / "model.pt")

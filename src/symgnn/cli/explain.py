@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         sanity_atoms: int = typer.Option(6, "--sanity-atoms", help="Atoms re-explained for the randomised-model check (0: skip)."),
         no_figures: bool = typer.Option(False, "--no-figures", help="Skip the per-atom global/local figures."),
         descriptor_draws: int = typer.Option(
-            DEFAULT_DRAWS, "--descriptor-draws", help="Models with descriptor inputs: random stand-in atoms per descriptor group "
+            4, "--descriptor-draws", help="Models with descriptor inputs: random stand-in atoms per descriptor group "
                                           "(descriptors.csv; 0: skip)."),
         seed: int = typer.Option(0, "--seed", help="Seed of atom sampling and mask initialisation."),
         data_dir: Optional[Path] = typer.Option(None, "--data", "--data-dir", help="Dataset directory for sample names (default: $SYMGNN_DATA)."),
