@@ -67,6 +67,32 @@ def test_multi_frame_files_read_the_last_frame_and_say_so(tmp_path: Path) -> Non
         read_structure(tmp_path / "d.pkl", index=1)
 
 
+def test_single_structure_formats_poscar_and_lammps_data(tmp_path: Path) -> None:
+    """POSCAR and LAMMPS data files hold one structure (ASE cannot slice their frames, and cannot tell
+    a LAMMPS data file from its content): both read, with elements from the file, from the data
+    file's Masses, or from ``types`` when it has none; a frame other than the one is refused."""
+    s = _structure()
+    atoms = Atoms(numbers=s.numbers, positions=s.positions, cell=s.cell, pbc=True)
+    ase.io.write(tmp_path / "POSCAR", atoms, format="vasp")
+    ase.io.write(tmp_path / "glass.vasp", atoms, format="vasp")
+    ase.io.write(tmp_path / "glass.data", atoms, format="lammps-data", masses=True, specorder=["Cu", "Zr"])
+    ase.io.write(tmp_path / "untyped.lmp", atoms, format="lammps-data", specorder=["Cu", "Zr"])
+    (tmp_path / "data.glass").write_bytes((tmp_path / "glass.data").read_bytes())
+    (tmp_path / "glass.txt").write_bytes((tmp_path / "glass.data").read_bytes())  # told by its header
+    for name, types in [("POSCAR", None), ("glass.vasp", None), ("glass.data", None), ("data.glass", None),
+                        ("glass.txt", None), ("untyped.lmp", "1=Cu,2=Zr")]:
+        back = read_structure(tmp_path / name, types=types)
+        order = np.lexsort(s.positions.T[::-1])
+        again = np.lexsort(back.positions.T[::-1])
+        np.testing.assert_array_equal(back.numbers[again], s.numbers[order], err_msg=name)
+        np.testing.assert_allclose(back.positions[again], s.positions[order], atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(back.cell, s.cell, atol=1e-9)
+    assert set(read_structure(tmp_path / "untyped.lmp").numbers) == {1, 2}  # types left as they are, without a map
+    with pytest.raises(SymgnnError, match=r"POSCAR: frame index 2 is out of range \(a vasp file holds one structure\)"):
+        read_structure(tmp_path / "POSCAR", index=2)
+    assert len(read_structure(tmp_path / "glass.data", index=0)) == len(s)
+
+
 def test_type_map_remaps_placeholder_species(tmp_path: Path) -> None:
     atoms = Atoms(numbers=[1, 2, 1], positions=np.eye(3), cell=np.eye(3) * 5, pbc=True)
     path = tmp_path / "types.xyz"

@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def predict(
         checkpoint: ModelArgument,
-        structures: list[Path] = typer.Argument(..., help="Structure files: LAMMPS dump, extended XYZ, any ASE format, dataset pickle."),
+        structures: list[Path] = typer.Argument(..., help="Structure files: LAMMPS dump or data file, extended XYZ, POSCAR, any ASE format, dataset pickle."),
         out: Path = typer.Option(Path("predictions"), "--out", help="Output directory."),
         label_column: LabelColumnOption = None,
         types: TypesOption = None,

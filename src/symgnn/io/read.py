@@ -2,11 +2,14 @@
 
 Dispatch: ``.pickle``/``.pkl`` -> the Cu64Zr36 dataset dict (safe unpickler); LAMMPS text dumps
 (``.dump``, ``.lammpstrj``, or a file starting with ``ITEM: TIMESTEP``) -> this package's dump reader,
-which keeps custom columns; anything else -> ``ase.io.read`` (extended XYZ, CIF, POSCAR, ...).
+which keeps custom columns; anything else -> ``ase.io.read`` (extended XYZ, CIF, POSCAR, LAMMPS data
+files, which are recognised by suffix or header since ASE cannot tell them; their type numbers become
+elements through the ``Masses`` section or ``types``).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +23,8 @@ from symgnn.io.safe_pickle import load_pickle
 
 PICKLE_SUFFIXES = frozenset({".pickle", ".pkl"})
 DUMP_SUFFIXES = frozenset({".dump", ".lammpstrj"})
+LAMMPS_DATA_SUFFIXES = frozenset({".data", ".lmp", ".lammps"})
+_LAMMPS_DATA_HEADER = re.compile(rb"^\s*\S+\s+\S+\s+xlo\s+xhi\s*$", re.MULTILINE)
 
 
 def is_lammps_dump(path: str | Path) -> bool:
@@ -33,6 +38,21 @@ def is_lammps_dump(path: str | Path) -> bool:
     except OSError:
         return False
     return head.lstrip().startswith(b"ITEM: TIMESTEP")
+
+
+def is_lammps_data(path: str | Path) -> bool:
+    """Whether ``path`` is a LAMMPS data file (``write_data``; ``read_data`` input), by suffix
+    (``.data``, ``.lmp``, ``.lammps``), by LAMMPS's ``data.<name>`` naming, or by an ``xlo xhi`` line
+    in its header. ASE cannot tell this format from the file alone."""
+    path = Path(path)
+    if path.suffix.lower() in LAMMPS_DATA_SUFFIXES or path.name.lower().startswith("data."):
+        return True
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    return _LAMMPS_DATA_HEADER.search(head) is not None
 
 
 def _check_file(path: Path) -> None:
@@ -69,18 +89,25 @@ def _read_with_ase(path: Path, index: int | None) -> Structure:
     frames are read to tell, which costs one frame more than reading the last alone).
     """
     import ase.io
-    from ase.io.formats import UnknownFileTypeError
+    from ase.io.formats import UnknownFileTypeError, filetype, ioformats
 
     try:
-        if index is None:
-            frames = ase.io.read(path, index="-2:")
+        fmt = "lammps-data" if is_lammps_data(path) else filetype(str(path))
+        if fmt not in ioformats:  # ASE guessed a format from the suffix alone that it has no reader for
+            raise UnknownFileTypeError(fmt)
+        if ioformats[fmt].single:  # POSCAR, LAMMPS data, ...: one structure, no frame slicing
+            if index not in (None, 0, -1):
+                raise file_error(path, f"frame index {index} is out of range (a {fmt} file holds one structure)")
+            atoms = ase.io.read(path, format=fmt)
+        elif index is None:
+            frames = ase.io.read(path, index="-2:", format=fmt)
             if not frames:
                 raise file_error(path, "file holds no structure")
             if len(frames) > 1:
                 warn_several_frames(path)
             atoms = frames[-1]
         else:
-            atoms = ase.io.read(path, index=index)
+            atoms = ase.io.read(path, index=index, format=fmt)
     except SymgnnError:
         raise
     except UnknownFileTypeError:
