@@ -120,6 +120,26 @@ def test_cell_shorter_than_an_atom_is_refused():
     assert len(neighbour_pairs(fcc_primitive, 3.0)[0]) == 12
 
 
+def test_boxes_denser_than_any_solid_and_duplicated_atoms_are_refused():
+    """A box in nm (a thousand times too dense) is refused before the neighbour search, whose memory
+    would grow with the density; an atom written twice, or sitting on its own image, is named."""
+    box = random_structure(500, seed=1)
+    in_nm = Structure(box.numbers, box.positions / 10, box.cell / 10, True, name="nm.xyz")
+    with pytest.raises(SymgnnError, match=r"^nm\.xyz: 64 atoms/Å³, denser than any solid .* cell in nm"):
+        neighbour_pairs(in_nm, 5.0)
+    glass = Structure([29, 40, 29], [[0.0, 0, 0], [2.7, 0, 0], [0, 2.7, 0.02]], np.eye(3) * 8, True, name="g")
+    positions = glass.positions.copy()
+    positions[2] = positions[0] + [0.01, 0, 0]
+    doubled = Structure(glass.numbers, positions, glass.cell, True, name="doubled.xyz")
+    with pytest.raises(SymgnnError, match=r"^doubled\.xyz: atoms 0 and 2 are 0\.010 Å apart \(1 such pair closer than "
+                                          r"0\.1 Å\): duplicated atoms\?"):
+        build_graph(doubled, 5.0)
+    across = Structure(glass.numbers, [[0.0, 0, 0], [2.7, 0, 0], [0, 0, 7.95]], glass.cell, True, name="across")
+    with pytest.raises(SymgnnError, match=r"across: atoms 0 and 2 are 0\.050 Å apart"):  # through the boundary
+        build_graph(across, 5.0)
+    assert build_graph(glass, 5.0).num_edges > 0  # 2.7 Å apart, as in a metal: fine
+
+
 def test_train0_has_the_documented_edge_count(shared_data):
     from symgnn.data.registry import load_sample
 

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from symgnn.cli.main import app
 from symgnn.data.registry import load_sample
 from symgnn.data.structure import Structure
+from symgnn.errors import SymgnnError
 from symgnn.nn.descriptor_input import OutOfDistributionWarning
 from symgnn.nn.rotations import random_orthogonal
 from symgnn.predictor import PRETRAINED_DIR, Predictor
@@ -142,6 +143,26 @@ def test_unphysical_input_stays_finite(shipped):
     with pytest.warns(OutOfDistributionWarning, match="extrapolations"):
         prediction = shipped.predict(random_structure(300, seed=1))
     assert np.all(np.isfinite(prediction))
+
+
+def test_implausible_predictions_are_flagged_and_non_finite_ones_refused(shipped, shared_data):
+    """A free surface (train6 opened along z) drives a network far outside its training data to
+    barriers of thousands of eV: a warning names the structure, the count and the range. The held-out
+    glass train6 itself gives none. NaN predictions are refused."""
+    import warnings
+
+    structure = load_sample("train6", shared_data)
+    low, high = shipped.plausible_range()
+    assert low < 0.4 and 2.9 < high  # every training barrier lies inside
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        shipped.check_plausible("train6", shipped.predict(structure, max_atoms=None))
+    slab = Structure(structure.numbers, structure.positions, structure.cell, [True, True, False], name="slab")
+    with pytest.warns(OutOfDistributionWarning, match=r"^slab: \d+ of 8000 predicted barriers \(.*\) lie outside "
+                                                      r".* eV.*free surface"):
+        shipped.predict(slab)
+    with pytest.raises(SymgnnError, match=r"^x: 1 of 3 predictions are not finite numbers"):
+        shipped.check_plausible("x", np.array([1.0, np.nan, 1.2]))
 
 
 def test_cli_warns_in_one_line_naming_the_file(tmp_path):

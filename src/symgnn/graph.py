@@ -29,6 +29,13 @@ DEFAULT_CUTOFF = 5.0
 # translations of the densest primitive cells are about 2 Å). A cell that does is in the wrong
 # units or mistyped, and would give every atom thousands of image neighbours: refuse it.
 MIN_IMAGE_DISTANCE = 1.0
+# The densest solids hold about 0.18 atoms/Å³ (diamond; metals 0.04-0.09, Cu64Zr36 glass 0.063). A
+# box several times denser is in the wrong units or holds duplicated atoms; its neighbour lists
+# would grow with the density cubed in memory: refuse it before searching.
+MAX_NUMBER_DENSITY = 0.5
+# Two atoms this close (Å) are one atom written twice (merged or re-wrapped files); the shortest
+# chemical bond, H2's, is 0.74 Å. Their graph would carry zero-length edges.
+DUPLICATE_DISTANCE = 0.1
 
 
 def neighbour_pairs(structure: Structure, cutoff: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -40,14 +47,43 @@ def neighbour_pairs(structure: Structure, cutoff: float) -> tuple[np.ndarray, np
         raise SymgnnError(f"cutoff must be positive, got {cutoff}")
     structure = structure.wrapped()
     _check_image_distance(structure)
+    _check_density(structure)
     # vesin ignores the cell along open axes (and any cell at all when nothing is periodic).
     cell = structure.cell
     calculator = vesin.NeighborList(cutoff=float(cutoff), full_list=True)
-    i, j, shift_index = calculator.compute(
-        points=structure.positions, box=cell, periodic=structure.pbc.tolist(), quantities="ijS"
+    i, j, shift_index, distance = calculator.compute(
+        points=structure.positions, box=cell, periodic=structure.pbc.tolist(), quantities="ijSd"
     )
+    _check_duplicates(structure, i, j, distance)
     shift = shift_index.astype(np.float64) @ cell
     return i.astype(np.int64), j.astype(np.int64), shift
+
+
+def _check_density(structure: Structure) -> None:
+    """Refuse a fully periodic box denser than :data:`MAX_NUMBER_DENSITY` (atoms/Å³)."""
+    if not structure.pbc.all():
+        return  # no volume to divide by along open axes
+    density = len(structure) / abs(float(np.linalg.det(structure.cell)))
+    if density > MAX_NUMBER_DENSITY:
+        raise SymgnnError(
+            f"{structure.name}: {density:.3g} atoms/Å³, denser than any solid (at most about 0.2; Cu64Zr36 "
+            "glass 0.063): is the cell in nm instead of Å, or are atoms duplicated?"
+        )
+
+
+def _check_duplicates(structure: Structure, i: np.ndarray, j: np.ndarray, distance: np.ndarray) -> None:
+    """Refuse atoms closer than :data:`DUPLICATE_DISTANCE` to another atom or to an image of one."""
+    if len(distance) == 0 or float(distance.min()) >= DUPLICATE_DISTANCE:
+        return
+    closest = int(np.argmin(distance))
+    count = int((distance < DUPLICATE_DISTANCE).sum()) // 2
+    a, b = sorted((int(i[closest]), int(j[closest])))
+    where = f"atom {a} and an image of itself" if a == b else f"atoms {a} and {b}"
+    raise SymgnnError(
+        f"{structure.name}: {where} are {float(distance[closest]):.3f} Å apart ({count} such pair"
+        f"{'s' if count != 1 else ''} closer than {DUPLICATE_DISTANCE:g} Å): duplicated atoms? "
+        "(0-based indices, as in the index column of symgnn predict's CSV)"
+    )
 
 
 def _check_image_distance(structure: Structure) -> None:

@@ -27,6 +27,9 @@ from symgnn.runtime import tune_allocator_for
 from symgnn.train.checkpoint import load_checkpoint
 
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
+#: predictions further than this many training-label standard deviations from the training mean are
+#: flagged as meaningless (:meth:`Predictor.check_plausible`)
+PLAUSIBLE_STDS = 6.0
 
 
 def resolve_device(device: str | None) -> torch.device:
@@ -158,6 +161,38 @@ class Predictor:
         """
         if max_atoms is not None and max_atoms < 1:
             raise SymgnnError(f"--max-atoms must be positive, got {max_atoms}")
+        prediction = self._predict_whole_or_in_blocks(structure, max_atoms)
+        self.check_plausible(structure.name, prediction)
+        return prediction
+
+    def plausible_range(self) -> tuple[float, float]:
+        """Barriers (eV) within :data:`PLAUSIBLE_STDS` training-label standard deviations of the
+        training mean: the shipped model's training labels lie within 5 of them, its predictions on
+        held-out glasses within 3.5."""
+        return (self.label_mean - PLAUSIBLE_STDS * self.label_std, self.label_mean + PLAUSIBLE_STDS * self.label_std)
+
+    def check_plausible(self, name: str, prediction: np.ndarray) -> None:
+        """Refuse non-finite predictions, and warn (:class:`OutOfDistributionWarning`) when any lies
+        outside :meth:`plausible_range`: a network far outside its training data extrapolates without
+        bound (thousands of eV for a free surface or an unrelaxed snapshot), and such values must not
+        pass silently into a user's analysis."""
+        finite = np.isfinite(prediction)
+        if not finite.all():
+            raise SymgnnError(f"{name}: {int((~finite).sum())} of {len(prediction)} predictions are not finite numbers "
+                              "(atoms on top of each other, or coordinates that are NaN or huge?)")
+        low, high = self.plausible_range()
+        outside = (prediction < low) | (prediction > high)
+        if outside.any():
+            warnings.warn(
+                f"{name}: {int(outside.sum())} of {len(prediction)} predicted barriers ({outside.mean():.1%}) lie outside "
+                f"{low:.2f} to {high:.2f} eV, the training barriers' mean ± {PLAUSIBLE_STDS:g} standard deviations "
+                f"(here {prediction.min():.3g} to {prediction.max():.3g} eV): the structure is unlike the training data "
+                "(not energy-minimised? a free surface? overlapping atoms? another material?) and those values are "
+                "meaningless", OutOfDistributionWarning, stacklevel=3,
+            )
+
+    def _predict_whole_or_in_blocks(self, structure: Structure, max_atoms: int | None) -> np.ndarray:
+        """:meth:`predict` without its checks of the result."""
         if max_atoms is None or len(structure) <= max_atoms or not getattr(self.model, "blockwise", True):
             return self.predict_graph(self.graph(structure))
         check_species(structure, self.species)

@@ -147,8 +147,8 @@ def test_write_predictions_round_trip(tmp_path: Path) -> None:
     np.testing.assert_allclose(atoms.positions, s.positions)
     assert atoms.get_chemical_symbols() == ["Cu"] * 8 + ["Zr"] * 4
     lines = (out / "s.csv").read_text().splitlines()
-    assert lines[0] == "id,species,x,y,z,barrier,barrier_pred" and len(lines) == 13
-    assert lines[1].startswith("1,Cu,")
+    assert lines[0] == "index,id,species,x,y,z,barrier,barrier_pred" and len(lines) == 13
+    assert lines[1].startswith("0,1,Cu,") and lines[12].startswith("11,12,Zr,")
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files left
     with pytest.raises(SymgnnError, match="s.xyz: already exists"):
         write_predictions(s, {"barrier_pred": pred}, out, "s")
@@ -168,7 +168,7 @@ def test_write_predictions_adds_dump_for_dump_source(tmp_path: Path) -> None:
     assert back.arrays["id"].tolist() == [5, 7] and back.arrays["type"].tolist() == [1, 2]
     np.testing.assert_allclose(back.labels, [0.1, 0.2])
     np.testing.assert_allclose(back.arrays["c_pe"], [-2, -1])
-    assert (tmp_path / "p.csv").read_text().splitlines()[1].startswith("5,Cu,")
+    assert (tmp_path / "p.csv").read_text().splitlines()[1].startswith("0,5,Cu,")
 
 
 def test_atomic_write_keeps_target_on_error(tmp_path: Path) -> None:

@@ -47,6 +47,14 @@ class Structure:
         """The regression target (per-atom), or ``None`` when the structure has no label."""
         return None if self.label_key is None else self.arrays[self.label_key]
 
+    def atom_ids(self) -> np.ndarray:
+        """Each atom's id: the file's own (a LAMMPS ``id`` column, kept in ``arrays["id"]``), else
+        1..N in order (LAMMPS's convention). Outputs carry it beside the 0-based index."""
+        ids = self.arrays.get("id")
+        if ids is not None and np.asarray(ids).shape == (len(self),):
+            return np.asarray(ids, dtype=np.int64)
+        return np.arange(1, len(self) + 1)
+
     @property
     def volume(self) -> float:
         return float(abs(np.linalg.det(self.cell)))

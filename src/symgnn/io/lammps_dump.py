@@ -367,8 +367,7 @@ def write_lammps_dump(
     """
     path = Path(path)
     n = len(structure)
-    ids = structure.arrays.get("id")
-    ids = np.asarray(ids, dtype=np.int64) if ids is not None and np.asarray(ids).shape == (n,) else np.arange(1, n + 1)
+    ids = structure.atom_ids()
     types = _type_column(structure)
     symbols = [chemical_symbols[z] for z in structure.numbers.tolist()]
     columns = _output_columns(structure, extra_columns or {})

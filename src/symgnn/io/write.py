@@ -45,16 +45,9 @@ def _columns(structure: Structure, predictions: dict[str, np.ndarray]) -> dict[s
     return columns
 
 
-def _atom_ids(structure: Structure) -> np.ndarray:
-    ids = structure.arrays.get("id")
-    if ids is not None and np.asarray(ids).shape == (len(structure),):
-        return np.asarray(ids, dtype=np.int64)
-    return np.arange(1, len(structure) + 1)
-
-
 def _write_xyz(path: Path, structure: Structure, columns: dict[str, np.ndarray]) -> None:
     atoms = Atoms(numbers=structure.numbers, positions=structure.positions, cell=structure.cell, pbc=structure.pbc)
-    atoms.new_array("id", _atom_ids(structure))
+    atoms.new_array("id", structure.atom_ids())
     for name, values in columns.items():
         atoms.new_array(_safe_name(name), values)
     import ase.io
@@ -64,14 +57,15 @@ def _write_xyz(path: Path, structure: Structure, columns: dict[str, np.ndarray])
 
 
 def _write_csv(path: Path, structure: Structure, columns: dict[str, np.ndarray]) -> None:
-    ids = _atom_ids(structure)
+    ids = structure.atom_ids()
     symbols = [chemical_symbols[z] for z in structure.numbers.tolist()]
     with atomic_write(path, "w") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["id", "species", "x", "y", "z", *columns])
+        # index: 0-based, what `symgnn explain --atoms` and error messages use; id: the file's own
+        writer.writerow(["index", "id", "species", "x", "y", "z", *columns])
         table = np.column_stack([structure.positions, *columns.values()])
         for k in range(len(structure)):
-            writer.writerow([int(ids[k]), symbols[k], *(f"{v:.8g}" for v in table[k])])
+            writer.writerow([k, int(ids[k]), symbols[k], *(f"{v:.8g}" for v in table[k])])
 
 
 def write_predictions(
