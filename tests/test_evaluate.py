@@ -28,3 +28,23 @@ print(matplotlib.get_backend())
     assert result.stdout.strip() == "svg"
     for name in ("parity.png", "hist.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_evaluate_names_the_missing_label_before_anything_else(tmp_path, monkeypatch):
+    """A structure without labels is reported as such, before the check of existing outputs (which
+    would otherwise hide the real problem on a second try) and before any prediction."""
+    from ase import Atoms
+    from ase.io import write
+    from typer.testing import CliRunner
+
+    from symgnn.cli.main import app
+    from tests.conftest import random_structure
+
+    structure = random_structure(60, seed=2, label=False)
+    path = tmp_path / "unlabelled.xyz"
+    write(path, Atoms(numbers=structure.numbers, positions=structure.positions, cell=structure.cell, pbc=True))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "parity-files.png").write_bytes(b"an earlier plot")
+    result = CliRunner().invoke(app, ["evaluate", "cuzr64", str(path)])
+    assert str(result.exception) == f"{path}: no label to evaluate against (give --label-column)"
+    assert (tmp_path / "parity-files.png").read_bytes() == b"an earlier plot"

@@ -4,6 +4,7 @@ parity plot."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,13 @@ def training_structures(predictor: Predictor, structures: list[Structure], warn:
     return seen
 
 
+def check_labelled(structures: Sequence[Structure]) -> None:
+    """Refuse, before any work, a structure without a label to score against."""
+    for structure in structures:
+        if structure.labels is None:
+            raise SymgnnError(f"{structure.name}: no label to evaluate against (give --label-column)")
+
+
 def evaluate(predictor: Predictor, structures: list[Structure], max_atoms: int | None = DEFAULT_MAX_ATOMS,
              warn_training_data: bool = True) -> Evaluation:
     """Predict every structure (block by block above ``max_atoms`` atoms) and collect predictions with
@@ -60,10 +68,9 @@ def evaluate(predictor: Predictor, structures: list[Structure], max_atoms: int |
     (:class:`InputWarning`) unless ``warn_training_data`` is off (a caller that scores a training split
     on purpose)."""
     predictions, truths, numbers, samples = [], [], [], []
+    check_labelled(structures)
     seen = training_structures(predictor, structures, warn=warn_training_data)
     for structure in structures:
-        if structure.labels is None:
-            raise SymgnnError(f"{structure.name}: no label to evaluate against (give --label-column)")
         predictions.append(predictor.predict(structure, max_atoms=max_atoms))
         truths.append(np.asarray(structure.labels, dtype=np.float64))
         numbers.append(structure.numbers)

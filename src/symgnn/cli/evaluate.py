@@ -33,13 +33,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Pearson, Spearman, MAE, RMSE and R², overall, per sample and per species, and a parity plot."""
         from symgnn.cli.common import check_writable, load_labelled_structures
+        from symgnn.evaluate import check_labelled, parity_plot
         from symgnn.evaluate import evaluate as run_evaluation
-        from symgnn.evaluate import parity_plot
         from symgnn.io.atomic import atomic_write
 
         predictor = load_predictor(checkpoint, device)
         dataset = predictor.metadata.get("config", {}).get("data", {}).get("dataset", "cuzr64")
         loaded = load_labelled_structures(structures, dataset, split, data, label_column, types, frame)
+        check_labelled(loaded)
         plot_path = plot or (json_path.with_suffix(".png") if json_path else Path(f"parity-{split if not structures else 'files'}.png"))
         for path in (json_path, plot_path):
             if path is not None:
