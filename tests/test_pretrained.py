@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -159,8 +160,9 @@ def test_implausible_predictions_are_flagged_and_non_finite_ones_refused(shipped
         shipped.check_plausible("train6", shipped.predict(structure, max_atoms=None))
     slab = Structure(structure.numbers, structure.positions, structure.cell, [True, True, False], name="slab")
     with pytest.warns(OutOfDistributionWarning, match=r"^slab: \d+ of 8000 predicted barriers \(.*\) lie outside "
-                                                      r".* eV.*free surface"):
+                                                      r".* eV.*free surface") as record:
         shipped.predict(slab)
+    assert {Path(w.filename) for w in record} == {Path(__file__)}  # the caller's line, not torch's
     with pytest.raises(SymgnnError, match=r"^x: 1 of 3 predictions are not finite numbers"):
         shipped.check_plausible("x", np.array([1.0, np.nan, 1.2]))
 

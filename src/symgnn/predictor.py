@@ -161,7 +161,11 @@ class Predictor:
         """
         if max_atoms is not None and max_atoms < 1:
             raise SymgnnError(f"--max-atoms must be positive, got {max_atoms}")
-        prediction = self._predict_whole_or_in_blocks(structure, max_atoms)
+        with warnings.catch_warnings(record=True) as caught:  # raised deep inside the network's forward pass
+            warnings.simplefilter("always")
+            prediction = self._predict_whole_or_in_blocks(structure, max_atoms)
+        for warning in caught:  # re-raised here, so that they point at the caller's line, not into torch
+            warnings.warn(warning.message, warning.category, stacklevel=2)
         self.check_plausible(structure.name, prediction)
         return prediction
 

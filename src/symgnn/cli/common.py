@@ -12,6 +12,8 @@ from symgnn.errors import SymgnnError
 from symgnn.io.atomic import refuse_to_overwrite
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from symgnn.predictor import Predictor
 
 # Options that several commands take, declared once so that their names and help read the same everywhere.
@@ -74,6 +76,15 @@ def load_labelled_structures(
     return [registry.load_sample(n, data_dir, dataset=dataset) for n in registry.split_names(split, dataset=dataset)]
 
 
+def table_console() -> "Console":
+    """A rich console for result tables. Written to a pipe or a log, rich assumes 80 columns and
+    cuts names and numbers short; there the tables get room for their full width instead."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=max(console.width, 160))
+
+
 def output_directory(out: Path) -> Path:
     """``out``, created if missing; refused in one line if it is an existing file."""
     if out.exists() and not out.is_dir():
@@ -105,6 +116,8 @@ def load_predictor(checkpoint: str, device: str) -> "Predictor":
     """The predictor of a checkpoint or shipped model, tuned for prediction: for structures of up to
     20,000 atoms glibc keeps freed memory for reuse (:func:`symgnn.runtime.tune_allocator_for`; same
     numbers, about twice as fast), larger ones keep glibc's defaults (less peak memory)."""
+    from rich.console import Console
+
     from symgnn.predictor import Predictor
 
     predictor = Predictor.from_checkpoint(checkpoint, device)

@@ -59,7 +59,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _print_report(report: dict) -> None:
-    from rich.console import Console
+    from symgnn.cli.common import table_console
     from rich.table import Table
 
     table = Table(title="evaluation")
@@ -75,4 +75,4 @@ def _print_report(report: dict) -> None:
         row(f"sample {name}", m)
     for name, m in report["per_species"].items():
         row(f"species {name}", m)
-    Console().print(table)
+    table_console().print(table)

@@ -12,6 +12,14 @@ from symgnn.cli.common import (
 )
 
 
+def _echo_fidelity(fidelity: dict) -> None:
+    """One line per k: how much removing (fid+) or keeping only (fid-) the top-k edges changes the
+    prediction, beside random edge sets of the same size."""
+    for i, k in enumerate(fidelity.get("k", [])):
+        typer.echo(f"k={k:4d}  fid+ {fidelity['plus'][i]:.4f} (random {fidelity['plus_random'][i]:.4f})  "
+                   f"fid- {fidelity['minus'][i]:.4f} (random {fidelity['minus_random'][i]:.4f}) eV")
+
+
 def _parse_atoms(text: str) -> list[int]:
     from symgnn.errors import SymgnnError
 
@@ -77,10 +85,7 @@ def register(app: typer.Typer) -> None:
         )
         manifest = explain_structure(predictor, loaded, _parse_atoms(atoms) if atoms else None, sample, target, run,
                                      log=typer.echo)
-        fid = manifest["fidelity"]
-        for i, k in enumerate(fid.get("k", [])):
-            typer.echo(f"k={k:4d}  fid+ {fid['plus'][i]:.4f} (random {fid['plus_random'][i]:.4f})  "
-                       f"fid- {fid['minus'][i]:.4f} (random {fid['minus_random'][i]:.4f}) eV")
+        _echo_fidelity(manifest["fidelity"])
         typer.echo(f"wrote {target}")
 
     @app.command("explain-stats")
@@ -94,8 +99,6 @@ def register(app: typer.Typer) -> None:
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing summary."),
     ) -> None:
         """Statistics over explained atoms: distances, edge lengths, bond angles, H1 cycles, fidelity."""
-        import json
-
         from symgnn.explain.run import explain_stats
         from symgnn.explain.stats import StatsConfig
         from symgnn.explain.writers import load_results
@@ -110,7 +113,7 @@ def register(app: typer.Typer) -> None:
         if "h1" in whole:
             typer.echo(f"H1 cycles per edge: important {whole['h1']['important_mean_cycles']} vs random "
                        f"{whole['h1']['random_mean_cycles']}")
-        typer.echo(json.dumps(summary.get("fidelity", {})))
+        _echo_fidelity(summary.get("fidelity", {}))
         if "descriptors" in summary:
             ranked = summary["descriptors"]["top_columns"][:5]
             typer.echo("descriptor columns that change the prediction most when swapped (mean |change|, eV): "

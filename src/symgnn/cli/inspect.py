@@ -73,7 +73,7 @@ def _fmt(value: float | None, spec: str = ".4g") -> str:
 
 
 def _print_table(summary: dict[str, Any]) -> None:
-    from rich.console import Console
+    from symgnn.cli.common import table_console
     from rich.table import Table
 
     table = Table(title=summary["name"], show_header=False)
@@ -104,7 +104,7 @@ def _print_table(summary: dict[str, Any]) -> None:
         rows.append(("label", "none (use --label-column)"))
     for key, value in rows:
         table.add_row(key, value)
-    Console().print(table)
+    table_console().print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -28,12 +28,11 @@ def register(app: typer.Typer) -> None:
         device: DeviceOption = "cpu",
     ) -> None:
         """Predict the barrier of every atom; write <name>.xyz, <name>.csv (and <name>.dump for dumps)."""
-        from rich.console import Console
         from rich.table import Table
 
         import numpy as np
 
-        from symgnn.cli.common import check_unique_stems, check_writable, output_directory, read_user_structure
+        from symgnn.cli.common import check_unique_stems, check_writable, output_directory, read_user_structure, table_console
         from symgnn.evaluate import Evaluation, parity_plot, training_structures
         from symgnn.io.write import write_predictions
         from symgnn.metrics import regression_metrics
@@ -64,6 +63,6 @@ def register(app: typer.Typer) -> None:
                 written.append(parity_plot(evaluation, plot, title=f"{Path(path).name}: Pearson {score}"))
             table.add_row(str(path), str(len(structure)), f"{prediction.mean():.3f}", f"{prediction.std():.3f}",
                           f"{prediction.min():.3f}", f"{prediction.max():.3f}", f"{seconds:.2f}", score)
-        Console().print(table)
+        table_console().print(table)
         for path in written:
             typer.echo(f"wrote {path}")
