@@ -97,3 +97,23 @@ def test_console_multi_frame_dump_warns_in_one_line_and_frame_picks(tmp_path: Pa
     refused = CliRunner().invoke(_app(), ["inspect", "train0", "--frame", "2"])
     assert isinstance(refused.exception, SymgnnError)
     assert str(refused.exception) == "--frame 2: the dataset sample train0 holds one structure"
+
+
+def test_output_directory_is_checked_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--out is created, refused when it is a file, and refused when it takes no files (checked by
+    writing a temporary file; permissions cannot be denied to root, so the refusal is simulated)."""
+    import tempfile
+
+    from symgnn.cli.common import output_directory
+
+    assert output_directory(tmp_path / "new" / "out").is_dir()
+    (tmp_path / "file").write_text("kept")
+    with pytest.raises(SymgnnError, match=r"file: exists and is not a directory"):
+        output_directory(tmp_path / "file")
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
+    with pytest.raises(SymgnnError, match=r"locked: cannot write files here \(Permission denied\)"):
+        output_directory(tmp_path / "locked")

@@ -86,10 +86,18 @@ def table_console() -> "Console":
 
 
 def output_directory(out: Path) -> Path:
-    """``out``, created if missing; refused in one line if it is an existing file."""
+    """``out``, created if missing and checked to take files, before any work is done (a long
+    prediction must not end in a permission error); refused in one line if it is an existing file."""
+    import tempfile
+
     if out.exists() and not out.is_dir():
         raise SymgnnError(f"{out}: exists and is not a directory (--out names a directory)")
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as error:
+        raise SymgnnError(f"{out}: cannot write files here ({error.strerror})") from None
     return out
 
 

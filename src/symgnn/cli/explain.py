@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
     def explain(
         checkpoint: ModelArgument,
         structure: str = typer.Argument(..., help="Structure file, or a dataset sample name (train6)."),
-        atoms: Optional[str] = typer.Option(None, "--atoms", help="Atom indices (0-based), e.g. 12,40,311."),
+        atoms: Optional[str] = typer.Option(None, "--atoms", help="Atom indices (0-based: the index column of predict's CSV), e.g. 12,40,311."),
         sample: Optional[int] = typer.Option(None, "--sample", help="Explain N atoms spread over low/mid/high predicted barriers."),
         top_k: int = typer.Option(50, "--top-k", help="Edges kept as the explanation (files, figures, statistics)."),
         out: Optional[Path] = typer.Option(None, "--out", help="Output directory (default explain_<structure>)."),
@@ -73,10 +73,10 @@ def register(app: typer.Typer) -> None:
             raise SymgnnError(f"--descriptor-draws must be 0 or more, got {descriptor_draws}")
         predictor = load_predictor(checkpoint, device)
         path = Path(structure)
-        from symgnn.cli.common import read_file_or_sample
+        from symgnn.cli.common import output_directory, read_file_or_sample
 
         loaded = read_file_or_sample(structure, label_column, types, frame, data_dir)
-        target = out or Path(f"explain_{path.stem}")
+        target = output_directory(out or Path(f"explain_{path.stem}"))
         run = ExplainRun(
             top_k=top_k, n_random=random_sets, sanity_atoms=sanity_atoms, figures=not no_figures, hops=hops,
             overwrite=overwrite, descriptor_draws=descriptor_draws,
