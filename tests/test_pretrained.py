@@ -148,7 +148,8 @@ def test_unphysical_input_stays_finite(shipped):
 
 def test_implausible_predictions_are_flagged_and_non_finite_ones_refused(shipped, shared_data):
     """A free surface (train6 opened along z) drives a network far outside its training data to
-    barriers of thousands of eV: a warning names the structure, the count and the range. The held-out
+    barriers of thousands of eV: a warning names the structure, the count and the range, and another
+    says that the shipped model never saw a surface. The held-out
     glass train6 itself gives none. NaN predictions are refused."""
     import warnings
 
@@ -163,6 +164,7 @@ def test_implausible_predictions_are_flagged_and_non_finite_ones_refused(shipped
                                                       r".* eV.*free surface") as record:
         shipped.predict(slab)
     assert {Path(w.filename) for w in record} == {Path(__file__)}  # the caller's line, not torch's
+    assert any(str(w.message).startswith("slab: open along z, but the model was trained on bulk") for w in record)
     with pytest.raises(SymgnnError, match=r"^x: 1 of 3 predictions are not finite numbers"):
         shipped.check_plausible("x", np.array([1.0, np.nan, 1.2]))
 

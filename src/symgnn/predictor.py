@@ -161,6 +161,7 @@ class Predictor:
         """
         if max_atoms is not None and max_atoms < 1:
             raise SymgnnError(f"--max-atoms must be positive, got {max_atoms}")
+        self._warn_free_surfaces(structure)
         with warnings.catch_warnings(record=True) as caught:  # raised deep inside the network's forward pass
             warnings.simplefilter("always")
             prediction = self._predict_whole_or_in_blocks(structure, max_atoms)
@@ -168,6 +169,27 @@ class Predictor:
             warnings.warn(warning.message, warning.category, stacklevel=2)
         self.check_plausible(structure.name, prediction)
         return prediction
+
+    def trained_on_bulk(self) -> bool:
+        """Whether every training structure was a sample of a registered (bulk, fully periodic)
+        dataset, as for the shipped models; ``False`` when unknown (files, older checkpoints)."""
+        from symgnn.data.registry import DATASETS
+
+        names = [member for name in self.metadata.get("train_names", []) for member in str(name).split("+")]
+        dataset = DATASETS.get(self.metadata.get("config", {}).get("data", {}).get("dataset", ""))
+        known = {sample.name for sample in dataset.samples} if dataset is not None else set()
+        return bool(names) and all(name in known for name in names)
+
+    def _warn_free_surfaces(self, structure: Structure) -> None:
+        """A model trained on bulk glass has never seen a free surface: say so for structures with
+        open axes (slabs, clusters), whose atoms near the surface are extrapolations."""
+        if structure.pbc.all() or not self.trained_on_bulk():
+            return
+        axes = ", ".join(axis for axis, periodic in zip("xyz", structure.pbc) if not periodic)
+        reach = dependency_radius(self.model, self.cutoff)
+        warnings.warn(f"{structure.name}: open along {axes}, but the model was trained on bulk (fully periodic) structures: "
+                      f"atoms within about {reach:g} Å of a free surface see surroundings it never saw, and their "
+                      "predictions are extrapolations", OutOfDistributionWarning, stacklevel=3)
 
     def plausible_range(self) -> tuple[float, float]:
         """Barriers (eV) within :data:`PLAUSIBLE_STDS` training-label standard deviations of the
