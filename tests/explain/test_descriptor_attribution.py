@@ -16,7 +16,7 @@ from symgnn.explain.gnnexplainer import prepare_graph
 from symgnn.explain.hooks import predict_with_mask
 from symgnn.explain.subgraph import receptive_field
 from symgnn.graph import build_graph
-from symgnn.models.descriptors import DescriptorConfig
+from symgnn.descriptors import DescriptorConfig
 from tests.explain.conftest import tiny
 
 NAMES = DescriptorConfig().feature_names()

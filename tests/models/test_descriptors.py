@@ -8,7 +8,8 @@ from ase.build import bulk
 
 from symgnn.data.structure import Structure
 from symgnn.errors import SymgnnError
-from symgnn.models.descriptors import DescriptorConfig, DescriptorRegressor, compute_descriptors
+from symgnn.descriptors import DescriptorConfig, compute_descriptors
+from symgnn.models.descriptors import DescriptorRegressor
 from symgnn.models.registry import available_models
 from tests.conftest import random_structure
 

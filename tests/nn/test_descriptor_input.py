@@ -6,7 +6,7 @@ import torch
 
 from symgnn.graph import build_graph
 from symgnn.models import build_model
-from symgnn.models.descriptors import compute_descriptors
+from symgnn.descriptors import compute_descriptors
 from symgnn.nn.descriptor_input import DescriptorInput
 from tests.conftest import random_structure
 

@@ -2,7 +2,7 @@ r"""Which structure descriptors drive one atom's predicted barrier: swapping des
 
 A GNNExplainer edge mask (:mod:`symgnn.explain.gnnexplainer`) explains the message-passing part of a
 model. Models with descriptor inputs (``painn_desc``, the shipped ``cuzr64``) also read per-atom
-structure descriptors (:mod:`symgnn.models.descriptors`: radial densities per neighbour species,
+structure descriptors (:mod:`symgnn.descriptors`: radial densities per neighbour species,
 coordination, Steinhardt :math:`q_l`, and their averages over neighbours within 4 and 6 Å), and
 those carry much of the prediction; silencing every edge leaves them untouched. This module asks
 the descriptors directly. The contribution of a group :math:`g` of descriptor columns to target
@@ -86,7 +86,7 @@ class DescriptorGroup:
 
 def _parse(name: str) -> tuple[str, str, str | None, float | None, int | None]:
     """``(scale, kind, neighbour, distance, degree)`` of one column name of
-    :meth:`~symgnn.models.descriptors.DescriptorConfig.feature_names`."""
+    :meth:`~symgnn.descriptors.DescriptorConfig.feature_names`."""
     scale, base = "own", name
     if name.startswith("cg"):
         prefix, base = name.split("_", 1)

@@ -26,7 +26,7 @@ from scipy.stats import ks_2samp
 from symgnn.explain.fidelity import summarise_fidelity
 from symgnn.explain.topology import h1_participation
 from symgnn.explain.writers import LoadedAtom
-from symgnn.models.descriptors import CUZR_SHELLS
+from symgnn.descriptors import CUZR_SHELLS
 
 
 

@@ -90,7 +90,7 @@ class PaiNN(nn.Module):
         num_rbf: Gaussians in the radial basis.
         cutoff: Å; longer edges of the graph are dropped.
         shared_filters: one radial filter for all layers (cheaper) instead of one per layer.
-        descriptors: if set (a mapping of :class:`~symgnn.models.descriptors.DescriptorConfig`
+        descriptors: if set (a mapping of :class:`~symgnn.descriptors.DescriptorConfig`
             settings, ``{}`` for the defaults), per-atom structure descriptors are added to the
             initial scalars (:class:`~symgnn.nn.descriptor_input.DescriptorInput`).
         out_dim: outputs per atom (barrier first, then auxiliary targets).

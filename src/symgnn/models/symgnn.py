@@ -88,7 +88,7 @@ class SymGNN(nn.Module):
             or ``"length"`` (1 value, exactly invariant).
         symmetrise: encode vectors over sampled O(3) transforms (True) or raw (False).
         augment: rotate/reflect edge vectors at random in training (data augmentation).
-        descriptors: if set (a mapping of :class:`~symgnn.models.descriptors.DescriptorConfig`
+        descriptors: if set (a mapping of :class:`~symgnn.descriptors.DescriptorConfig`
             settings, ``{}`` for the defaults), per-atom structure descriptors join the atom
             embedding (:class:`~symgnn.nn.descriptor_input.DescriptorInput`).
         vector_gate: if set, a learned scale on the symmetrised vector components, initialised to

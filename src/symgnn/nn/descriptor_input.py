@@ -1,8 +1,8 @@
 """Per-atom structure descriptors as extra node inputs of a GNN.
 
-The descriptor baseline (:mod:`symgnn.models.descriptors`: radial densities, Steinhardt q_l,
-coarse-grained over neighbours) reaches validation Pearson ~0.6 with a linear fit, before any
-training. Feeding the same descriptors to a GNN gives it angular and medium-range information from
+The structure descriptors of :mod:`symgnn.descriptors` (radial densities, Steinhardt q_l,
+coarse-grained over neighbours) reach validation Pearson ~0.6 with a linear fit
+(:mod:`symgnn.models.descriptors`), before any training. Feeding the same descriptors to a GNN gives it angular and medium-range information from
 the first step, so the few thousand optimiser steps a CPU affords go into what the descriptors miss.
 
 The descriptors are computed from the graph's structure (species, positions, cell) the first time a
@@ -27,7 +27,7 @@ from torch import nn
 from torch_geometric.data import Data
 
 from symgnn.data.structure import Structure
-from symgnn.models.descriptors import DescriptorConfig, compute_descriptors
+from symgnn.descriptors import DescriptorConfig, compute_descriptors
 
 
 CLIP = 20.0  # standardised descriptors are clipped to [-CLIP, CLIP]
