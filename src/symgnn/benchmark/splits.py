@@ -17,7 +17,7 @@ from symgnn.data.crop import crop_sphere
 from symgnn.data.dataset import load_structure
 from symgnn.data.structure import Structure
 from symgnn.errors import SymgnnError
-from symgnn.train.config import DataConfig
+from symgnn.data.config import DataConfig
 
 QUICK_TRAIN = ("train0", "train1")
 QUICK_VAL = ("train6",)

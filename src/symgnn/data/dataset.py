@@ -14,7 +14,7 @@ from torch_geometric.data import Data
 from symgnn.data.structure import Structure
 from symgnn.errors import SymgnnError
 from symgnn.graph import build_graph
-from symgnn.train.config import DataConfig
+from symgnn.data.config import DataConfig
 
 
 def load_structure(name: str, config: DataConfig, data_dir: str | Path | None) -> Structure:

@@ -13,28 +13,8 @@ from typing import Any, get_args, get_type_hints
 
 import yaml
 
+from symgnn.data.config import DataConfig
 from symgnn.errors import SymgnnError
-
-
-@dataclass
-class DataConfig:
-    """Which structures to train and validate on, and how to turn them into graphs.
-
-    ``train``/``val`` name samples of ``dataset`` (e.g. ``train0``) or structure files; a sample's label is its
-    barrier, a file's the per-atom array ``label_column`` names (``types`` maps a LAMMPS dump's type
-    numbers to elements); ``aux_targets`` are extra per-atom arrays predicted alongside (multi-task);
-    ``average_labels`` lists groups of samples that hold the same structure with independent label sets
-    (their labels are averaged into one less noisy target and the group trains as one sample).
-    """
-
-    dataset: str = "cuzr64"
-    train: list[str] = field(default_factory=lambda: [f"train{i}" for i in range(6)])
-    val: list[str] = field(default_factory=lambda: ["train6"])
-    cutoff: float = 5.0
-    label_column: str | None = None
-    types: str | None = None
-    aux_targets: list[str] = field(default_factory=list)
-    average_labels: list[list[str]] = field(default_factory=list)
 
 
 #: data keys that earlier versions wrote into every resolved config (run directories, checkpoints)
