@@ -44,6 +44,7 @@ from torch_geometric.data import Batch
 
 from symgnn.errors import SymgnnError
 from symgnn.explain.hooks import model_device
+from symgnn.explain.stats import barrier_terciles
 from symgnn.explain.subgraph import ReceptiveField
 from symgnn.graph import graph_on
 from symgnn.io.atomic import atomic_write, refuse_to_overwrite
@@ -305,9 +306,7 @@ def summarise_attributions(attributions: Sequence[LoadedAttribution], prediction
         order = np.argsort(profile["distance"], kind="stable")
         for key in profile:
             profile[key] = [profile[key][i] for i in order]
-    predictions = np.asarray(predictions, dtype=float)
-    low, high = np.quantile(predictions, [1 / 3, 2 / 3])
-    terciles = {"low": predictions <= low, "mid": (predictions > low) & (predictions <= high), "high": predictions > high}
+    terciles = barrier_terciles(predictions)
     all_descriptors = names.index("all descriptors") if "all descriptors" in names else None
     edges = [a.without_edges for a in attributions if a.without_edges is not None]
     return {

@@ -23,10 +23,10 @@ import numpy as np
 from ase.data import chemical_symbols
 from scipy.stats import ks_2samp
 
+from symgnn.descriptors import CUZR_SHELLS
 from symgnn.explain.fidelity import summarise_fidelity
 from symgnn.explain.topology import h1_participation
 from symgnn.explain.writers import LoadedAtom
-from symgnn.descriptors import CUZR_SHELLS
 
 
 
@@ -164,17 +164,19 @@ def group_summary(stats: Sequence[AtomStats]) -> dict[str, object]:
     return summary
 
 
-def barrier_groups(stats: Sequence[AtomStats]) -> dict[str, list[AtomStats]]:
-    """Atoms split into terciles of the predicted barrier."""
-    if not stats:
-        return {"low": [], "mid": [], "high": []}
-    predictions = np.array([s.prediction for s in stats])
+def barrier_terciles(predictions: Sequence[float]) -> dict[str, np.ndarray]:
+    """Masks of the explained atoms in the low, mid and high third of their predicted barriers."""
+    predictions = np.asarray(predictions, dtype=float)
+    if len(predictions) == 0:
+        return {name: np.zeros(0, dtype=bool) for name in ("low", "mid", "high")}
     low, high = np.quantile(predictions, [1 / 3, 2 / 3])
-    return {
-        "low": [s for s in stats if s.prediction <= low],
-        "mid": [s for s in stats if low < s.prediction <= high],
-        "high": [s for s in stats if s.prediction > high],
-    }
+    return {"low": predictions <= low, "mid": (predictions > low) & (predictions <= high), "high": predictions > high}
+
+
+def barrier_groups(stats: Sequence[AtomStats]) -> dict[str, list[AtomStats]]:
+    """Atoms split into terciles of the predicted barrier (:func:`barrier_terciles`)."""
+    masks = barrier_terciles([s.prediction for s in stats])
+    return {name: [s for s, chosen in zip(stats, mask) if chosen] for name, mask in masks.items()}
 
 
 def compute_stats(atoms: Sequence[LoadedAtom], manifest: dict, config: StatsConfig) -> tuple[dict, list[AtomStats]]:
