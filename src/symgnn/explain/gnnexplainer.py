@@ -133,8 +133,14 @@ class AtomExplanation:
 
     def top_edges(self, k: int) -> np.ndarray:
         """Indices of the ``k`` most important edges, most important first (ties by index)."""
-        order = np.lexsort((np.arange(len(self.mask)), -self.mask))
-        return order[: min(k, len(order))]
+        return top_edges(self.mask, k)
+
+
+def top_edges(importance: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest values of ``importance``, largest first, ties by index: the one
+    ranking of edges that files, figures, fidelity and statistics share."""
+    order = np.lexsort((np.arange(len(importance)), -np.asarray(importance)))
+    return order[: min(k, len(order))]
 
 
 def prepare_graph(model: nn.Module, data: Data) -> Data:

@@ -27,7 +27,7 @@ import numpy as np
 from ase.data import chemical_symbols
 
 from symgnn.errors import SymgnnError
-from symgnn.explain.gnnexplainer import AtomExplanation
+from symgnn.explain.gnnexplainer import AtomExplanation, top_edges
 from symgnn.io.atomic import atomic_path, atomic_write, refuse_to_overwrite
 
 
@@ -144,8 +144,8 @@ class LoadedAtom:
         return np.linalg.norm(self.offsets, axis=1)
 
     def top_edges(self, k: int) -> np.ndarray:
-        order = np.lexsort((np.arange(len(self.importance)), -self.importance))
-        return order[: min(k, len(order))]
+        """Indices of the ``k`` most important edges, most important first (ties by index)."""
+        return top_edges(self.importance, k)
 
     @property
     def edge_vectors(self) -> np.ndarray:
