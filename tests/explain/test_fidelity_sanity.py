@@ -45,6 +45,8 @@ def test_atoms_with_fields_of_different_sizes_are_all_averaged(graph):
     per_atom = [atom_fidelity(model, r, 1.0, ks=(5, min(sizes) + 1), n_random=1) for r in results]
     summary = summarise_fidelity(per_atom)
     assert summary["atoms"] == 3 and summary["k"] == [5, min(sizes) + 1]
+    used = np.mean([min(r.field.num_edges, min(sizes) + 1) for r in results])
+    assert summary["k_effective_mean"] == [5.0, round(float(used), 1)]  # says where k stops mattering
 
 
 def test_randomised_copy_changes_parameters_keeps_buffers():

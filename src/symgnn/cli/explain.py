@@ -15,9 +15,11 @@ from symgnn.cli.common import (
 def _echo_fidelity(fidelity: dict) -> None:
     """One line per k: how much removing (fid+) or keeping only (fid-) the top-k edges changes the
     prediction, beside random edge sets of the same size."""
+    effective = fidelity.get("k_effective_mean")
     for i, k in enumerate(fidelity.get("k", [])):
+        capped = f"  (fields have fewer edges: {effective[i]:g} on average, all of them)" if effective and effective[i] < k else ""
         typer.echo(f"k={k:4d}  fid+ {fidelity['plus'][i]:.4f} (random {fidelity['plus_random'][i]:.4f})  "
-                   f"fid- {fidelity['minus'][i]:.4f} (random {fidelity['minus_random'][i]:.4f}) eV")
+                   f"fid- {fidelity['minus'][i]:.4f} (random {fidelity['minus_random'][i]:.4f}) eV{capped}")
 
 
 def _parse_atoms(text: str) -> list[int]:

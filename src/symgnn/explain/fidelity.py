@@ -106,6 +106,8 @@ def summarise_fidelity(per_atom: Sequence[dict[str, list[float]]]) -> dict[str, 
     usable = [f for f in per_atom if f["k"] == ks]
     keys = ("plus", "minus", "plus_nearest", "minus_nearest", "plus_random", "minus_random")
     summary: dict[str, object] = {"k": ks, "atoms": len(usable)}
+    # a k beyond an atom's field takes all its edges: the mean number used says where k stops mattering
+    summary["k_effective_mean"] = np.mean([f.get("k_effective", f["k"]) for f in usable], axis=0).round(1).tolist()
     for key in keys:
         summary[key] = np.mean([f[key] for f in usable], axis=0).round(5).tolist()
     plus = np.array([f["plus"] for f in usable])
