@@ -45,6 +45,8 @@ def test_summary_fcc(tmp_path: Path) -> None:
     assert summary["cell_angles"] == pytest.approx([90, 90, 90])
     assert summary["density_g_cm3"] == pytest.approx(4 * 63.546 * 1.66053906660 / 3.6**3, rel=1e-4)
     assert summary["label"]["mean"] == pytest.approx(1.5)
+    assert summary["shortest_distance"]["angstrom"] == pytest.approx(3.6 / 2**0.5)  # fcc nearest neighbours
+    assert len(set(summary["shortest_distance"]["atoms"])) == 2
 
 
 def test_cli_json_and_table(tmp_path: Path) -> None:

@@ -29,8 +29,11 @@ def summarize(structure: Structure, cutoff: float = 5.0) -> dict[str, Any]:
     from symgnn.graph import neighbour_pairs
 
     n = len(structure)
-    i, _, _ = neighbour_pairs(structure, cutoff)
+    structure = structure.wrapped()  # the positions the pairs' shifts refer to
+    i, j, shift = neighbour_pairs(structure, cutoff)
     neighbours = np.bincount(i, minlength=n)
+    lengths = np.linalg.norm(structure.positions[j] + shift - structure.positions[i], axis=1)
+    closest = int(np.argmin(lengths)) if len(lengths) else None
     lengths_angles = cell_to_cellpar(structure.cell)
     periodic = bool(structure.pbc.all())
     volume = structure.volume
@@ -50,6 +53,9 @@ def summarize(structure: Structure, cutoff: float = 5.0) -> dict[str, Any]:
         "directed_edges": int(len(i)),
         "neighbours": {"mean": float(neighbours.mean()), "min": int(neighbours.min()), "max": int(neighbours.max())},
         "isolated_atoms": int((neighbours == 0).sum()),
+        # the closest pair (0-based indices): metals sit 2.2-3 Å apart; much less means a broken input
+        "shortest_distance": None if closest is None else {
+            "angstrom": float(lengths[closest]), "atoms": sorted((int(i[closest]), int(j[closest])))},
         "arrays": sorted(structure.arrays),
         "label": None,
     }
@@ -73,8 +79,9 @@ def _fmt(value: float | None, spec: str = ".4g") -> str:
 
 
 def _print_table(summary: dict[str, Any]) -> None:
-    from symgnn.cli.common import table_console
     from rich.table import Table
+
+    from symgnn.cli.common import table_console
 
     table = Table(title=summary["name"], show_header=False)
     table.add_column("quantity")
@@ -92,6 +99,8 @@ def _print_table(summary: dict[str, Any]) -> None:
         (f"neighbours within {summary['cutoff']:g} Å (mean/min/max)",
          f"{summary['neighbours']['mean']:.2f} / {summary['neighbours']['min']} / {summary['neighbours']['max']}"),
         ("directed edges", str(summary["directed_edges"])),
+        ("shortest distance (Å)", "-" if summary["shortest_distance"] is None else
+         "{angstrom:.3f} (atoms {atoms[0]} and {atoms[1]})".format(**summary["shortest_distance"])),
         ("per-atom arrays", ", ".join(summary["arrays"]) or "-"),
     ]
     label = summary["label"]
