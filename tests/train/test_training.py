@@ -98,6 +98,15 @@ def test_resumed_run_matches_unbroken_run(tmp_path, one_thread):
     wider.model = {**wider.model, "width": 2 * wider.model.get("width", 8)}
     with pytest.raises(SymgnnError, match=r"last\.pt: does not match the config's model"):
         fit(wider, None, tmp_path / "split", resume=True, progress=False, log=lambda *_: None)
+    # Another recipe would mix two runs under one record: refused. Only the budget may change.
+    with pytest.raises(SymgnnError, match=r"last\.pt: the run was started with other settings \(train\.lr 0\.01 -> 0\.05\)"):
+        fit(config_for(a, b, 5, lr=0.05), None, tmp_path / "split", resume=True, progress=False, log=lambda *_: None)
+    # A finished run resumed with its own budget has nothing to do, and says so.
+    messages = []
+    done = fit(config_for(a, b, 4), None, tmp_path / "split", resume=True, progress=False, log=messages.append)
+    assert done.epochs_run == 4 and any("already trained 4 of 4 epochs; nothing to do" in m for m in messages)
+    summary = json.loads((tmp_path / "split" / "summary.json").read_text())  # valid JSON: no NaN
+    assert summary["epochs_run"] == 4 and summary["seconds_per_epoch"] > 0
 
 
 def test_cli_train_evaluate_predict(shared_data, tmp_path):
@@ -193,9 +202,20 @@ def test_config_errors_name_the_problem(tmp_path):
         ("data: {train: train0}", r"data\.train must be a list of names, e\.g\. \[train0, train1\], got 'train0'"),
         ("data: {val: [train6, 3]}", r"data\.val must be a list of names"),
         ("data: {average_labels: [train0, train1]}", r"data\.average_labels must be a list of groups of names"),
+        ("data: {train: []}", r"data\.train is empty"),
+        ("data: {train: [train0, train2, train0]}", r"data\.train names train0 more than once"),
+        ("data: {train: [train0, train6]}", r"train6 in both data\.train and data\.val"),
+        ("data: {average_labels: [[train0, train6]]}", r"data\.average_labels group \[train0, train6\]: train6 not in data\.train"),
+        ("data: {average_labels: [[train0]]}", r"data\.average_labels group \[train0\]: a group needs two or more members"),
+        ("model: {name: painn_desc, hidden: -4}", r"model 'painn_desc': bad hyper-parameters \(hidden must be a positive integer, got -4\)"),
+        ("model: {name: painn_desc, cutoff: 6.0}", r"model\.cutoff 6 Å differs from data\.cutoff 5 Å"),
     ]:
         with pytest.raises(SymgnnError, match=r"bad\.yaml: " + message):
             load_config(_write(bad, text + "\n"))
+    # A model that reads edges up to its own cutoff follows the graph's unless told otherwise.
+    wide = load_config(_write(bad, "data: {cutoff: 6.0}\nmodel: {name: painn_desc}\n"))
+    assert wide.model["cutoff"] == 6.0
+    assert "cutoff" not in load_config(_write(bad, "data: {cutoff: 6.0}\nmodel: {name: symgnn}\n")).model
 
 
 def _write(path, text):
@@ -311,7 +331,7 @@ def test_without_validation_samples_the_final_model_is_kept(tmp_path, one_thread
     from symgnn.train.checkpoint import load_checkpoint
 
     write_predictions(random_structure(60, seed=6), {}, tmp_path, "a")
-    config = config_for(tmp_path / "a.xyz", tmp_path / "a.xyz", 3).to_dict()
+    config = config_for(tmp_path / "a.xyz", tmp_path / "unused.xyz", 3).to_dict()
     config["data"]["val"] = []
     path = tmp_path / "refit.yaml"
     path.write_text(yaml.safe_dump(config))

@@ -97,6 +97,7 @@ class FAENet(nn.Module):
         if group not in ("E3", "SE3"):
             raise ValueError(f"group must be 'E3' or 'SE3', got {group!r}")
         self.frame_averaging, self.eval_frames, self.group = frame_averaging, eval_frames, group
+        self.cutoff = float(cutoff)
         self.embedding = AtomEmbedding(hidden)
         self.rbf = GaussianBasis(0.0, cutoff, num_rbf)
         self.envelope = CosineCutoff(cutoff)

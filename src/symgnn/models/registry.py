@@ -46,10 +46,21 @@ def build_model(name: str, **hparams) -> nn.Module:
     _import_all()
     if name not in _MODELS:
         raise SymgnnError(f"unknown model '{name}'; available: {', '.join(sorted(_MODELS))}")
+    for key in _POSITIVE_SIZES & set(hparams):
+        value = hparams[key]
+        if value is None:  # "use the default" where a model allows it
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SymgnnError(f"model '{name}': bad hyper-parameters ({key} must be a positive integer, got {value!r})")
     try:
         return _MODELS[name](**hparams)
-    except (TypeError, ValueError) as error:
-        raise SymgnnError(f"model '{name}': bad hyper-parameters ({error})") from None
+    except (TypeError, ValueError, RuntimeError) as error:  # RuntimeError: torch refusing a shape
+        raise SymgnnError(f"model '{name}': bad hyper-parameters ({str(error).splitlines()[0]})") from None
+
+
+#: sizes that every model reading them needs as positive integers (widths, layer and basis counts)
+_POSITIVE_SIZES = frozenset({"hidden", "width", "num_layers", "num_filters", "num_interactions", "num_rbf",
+                             "num_gaussians", "num_draws", "eval_draws"})
 
 
 def _import_all() -> None:

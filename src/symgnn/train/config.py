@@ -178,17 +178,48 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> Config:
         train=_section(TrainConfig, raw.get("train"), f"{source}: train"),
     )
     _check_ranges(config, source)
+    _check_data(config, source)
     _check_model(config, source)
     return config
 
 
+def _check_data(config: Config, source: str) -> None:
+    """Refuse sample lists that would train on nothing, twice on one structure, or validate on a
+    training structure, and label groups that would silently average nothing."""
+    d = config.data
+    if not d.train:
+        raise SymgnnError(f"{source}: data.train is empty; name at least one training sample or file")
+    for key in ("train", "val"):
+        repeated = sorted({name for name in getattr(d, key) if getattr(d, key).count(name) > 1})
+        if repeated:
+            raise SymgnnError(f"{source}: data.{key} names {', '.join(repeated)} more than once")
+    overlap = sorted(set(d.train) & set(d.val))
+    if overlap:
+        raise SymgnnError(f"{source}: {', '.join(overlap)} in both data.train and data.val (validation must be held out)")
+    for group in d.average_labels:
+        outside = [name for name in group if name not in d.train]
+        if len(group) < 2 or outside:
+            why = "a group needs two or more members" if len(group) < 2 else f"{', '.join(outside)} not in data.train"
+            raise SymgnnError(f"{source}: data.average_labels group [{', '.join(group)}]: {why} "
+                              "(a group names training structures that hold one structure with several label sets)")
+
+
 def _check_model(config: Config, source: str) -> None:
     """Build the model section once, so an unknown model or a bad hyper-parameter is reported with the
-    config's name now rather than from deep inside training."""
+    config's name now rather than from deep inside training. A model that reads edges up to its own
+    ``cutoff`` takes the graph's (``data.cutoff``) unless the config sets it; set to another value,
+    one of the two would be wasted or cut short, so that is refused."""
     from symgnn.models import build_model  # the model registry imports torch; configs need not
 
     try:
-        build_model(config.model_name, **config.model_hparams)
+        model = build_model(config.model_name, **config.model_hparams)
+        own = getattr(model, "cutoff", None)
+        if own is not None and "cutoff" not in config.model and float(own) != config.data.cutoff:
+            config.model = {**config.model, "cutoff": config.data.cutoff}
+            build_model(config.model_name, **config.model_hparams)
+        elif own is not None and float(own) != config.data.cutoff:
+            raise SymgnnError(f"model.cutoff {own:g} Å differs from data.cutoff {config.data.cutoff:g} Å (the graph's): "
+                              "set them equal, or leave model.cutoff out to follow data.cutoff")
     except SymgnnError as error:
         raise SymgnnError(f"{source}: {error}") from None
 

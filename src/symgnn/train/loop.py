@@ -176,8 +176,17 @@ def fit(
                 raise SymgnnError(f"{last_path}: the run was started without train.ema_decay; resume it with the same config")
             ema.load_state_dict(saved["ema_state_dict"])
         state.update(saved["train_state"])
+        if _resumed_budget_changed(saved.get("config") or {}, config, last_path):
+            log(f"the budget differs from the run's (train.epochs {config.train.epochs}, train.max_minutes "
+                f"{config.train.max_minutes}): config.yaml now records it")
+            with atomic_write(run_dir / "config.yaml") as handle:
+                yaml.safe_dump(config.to_dict(), handle, sort_keys=False)
         truncate_metrics(metrics_path, state["epoch"])
-        log(f"resuming {run_dir} at epoch {state['epoch']} (best val Pearson {state['best_val_pearson']:.4f})")
+        if state["epoch"] >= config.train.epochs:
+            log(f"{run_dir}: already trained {state['epoch']} of {config.train.epochs} epochs; nothing to do "
+                "(raise --epochs to train further)")
+        else:
+            log(f"resuming {run_dir} at epoch {state['epoch']} (best val Pearson {state['best_val_pearson']:.4f})")
     else:
         run_dir.mkdir(parents=True, exist_ok=True)
         with atomic_write(run_dir / "config.yaml") as handle:
@@ -270,11 +279,47 @@ def fit(
         best_val_pearson=state["best_val_pearson"],
         epochs_run=state["epoch"],
         seconds=state["elapsed"],
-        seconds_per_epoch=float(np.mean(epoch_times)) if epoch_times else float("nan"),
+        seconds_per_epoch=(float(np.mean(epoch_times)) if epoch_times
+                           else state["elapsed"] / state["epoch"] if state["epoch"] else float("nan")),
     )
-    with atomic_write(run_dir / "summary.json") as handle:
-        json.dump({k: str(v) if isinstance(v, Path) else v for k, v in summary.__dict__.items()}, handle, indent=2)
+    with atomic_write(run_dir / "summary.json") as handle:  # NaN is not JSON: null
+        json.dump({k: str(v) if isinstance(v, Path) else None if isinstance(v, float) and not math.isfinite(v) else v
+                   for k, v in summary.__dict__.items()}, handle, indent=2)
     return summary
+
+
+#: settings a resumed run may change: its budget, and how fast (not what) it computes
+_RESUMABLE_CHANGES = frozenset({"train.epochs", "train.max_minutes", "train.compile", "train.keep_freed_memory"})
+
+
+def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"train": {"lr": 1e-3}}`` as ``{"train.lr": 1e-3}`` (nested mappings all the way down)."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _resumed_budget_changed(saved: dict[str, Any], config: Config, last_path: Path) -> bool:
+    """Refuse to resume a run under other settings than it was started with (the checkpoint would
+    mix two recipes while config.yaml recorded one); the budget (epochs, minutes) and the speed-only
+    settings may change. Returns whether the budget did."""
+    if not saved:  # a checkpoint from before configs were stored in it
+        return False
+    from symgnn.train.config import config_from_dict
+
+    before = _flat(config_from_dict(saved, str(last_path)).to_dict())
+    after = _flat(config.to_dict())
+    changed = sorted(key for key in set(before) | set(after) if before.get(key) != after.get(key))
+    refused = [key for key in changed if key not in _RESUMABLE_CHANGES]
+    if refused:
+        shown = ", ".join(f"{key} {before.get(key)!r} -> {after.get(key)!r}" for key in refused[:3])
+        raise SymgnnError(f"{last_path}: the run was started with other settings ({shown}); resume it with the config "
+                          "it was started with (only train.epochs, train.max_minutes, compile and keep_freed_memory may change)")
+    return any(key in ("train.epochs", "train.max_minutes") for key in changed)
 
 
 def _weight_average(model: torch.nn.Module, decay: float | None) -> AveragedModel | None:
