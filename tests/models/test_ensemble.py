@@ -51,6 +51,14 @@ def test_ensemble_refuses_members_that_differ(tmp_path):
         combine_checkpoints([first, _member(tmp_path / "c.pt", 1, label_mean=2.0)], tmp_path / "e.pt")
     with pytest.raises(SymgnnError, match="at least two"):
         combine_checkpoints([first], tmp_path / "e.pt")
+    # One run twice, or two runs of one seed, would average nothing.
+    with pytest.raises(SymgnnError, match=r"a\.pt: is the same file as .*a\.pt"):
+        combine_checkpoints([first, tmp_path / "." / "a.pt"], tmp_path / "e.pt")
+    with pytest.raises(SymgnnError, match=r"d\.pt: was trained with the same seed as .*a\.pt"):
+        combine_checkpoints([first, _member(tmp_path / "d.pt", 0)], tmp_path / "e.pt")
+    # Shipped models are found by name (and are ensembles already).
+    with pytest.raises(SymgnnError, match=r"pretrained/cuzr64\.pt: already an ensemble"):
+        combine_checkpoints(["cuzr64", "cuzr64-split"], tmp_path / "e.pt")
     assert not (tmp_path / "e.pt").exists()
 
 
@@ -64,3 +72,7 @@ def test_ensemble_command_keeps_existing_files(tmp_path):
     again = runner.invoke(app, ["ensemble", *paths, "--out", str(out)])
     assert again.exit_code != 0 and "already exists" in str(again.exception)
     assert out.read_bytes() == before
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    into_folder = runner.invoke(app, ["ensemble", *paths, "--out", str(folder), "--overwrite"])
+    assert str(into_folder.exception) == f"{folder}: is a directory; give a file name"

@@ -114,7 +114,9 @@ def check_unique_stems(paths: list[Path]) -> None:
 
 
 def check_writable(path: Path, overwrite: bool) -> None:
-    """Refuse to replace an existing file unless ``--overwrite`` was given."""
+    """Refuse to replace an existing file unless ``--overwrite`` was given, and a directory always."""
+    if path.is_dir():
+        raise SymgnnError(f"{path}: is a directory; give a file name")
     refuse_to_overwrite([path], overwrite)
     if not path.parent.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
