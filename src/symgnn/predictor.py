@@ -161,7 +161,7 @@ class Predictor:
         """
         if max_atoms is not None and max_atoms < 1:
             raise SymgnnError(f"--max-atoms must be positive, got {max_atoms}")
-        self._warn_free_surfaces(structure)
+        self.warn_free_surfaces(structure)
         with warnings.catch_warnings(record=True) as caught:  # raised deep inside the network's forward pass
             warnings.simplefilter("always")
             prediction = self._predict_whole_or_in_blocks(structure, max_atoms)
@@ -180,7 +180,7 @@ class Predictor:
         known = {sample.name for sample in dataset.samples} if dataset is not None else set()
         return bool(names) and all(name in known for name in names)
 
-    def _warn_free_surfaces(self, structure: Structure) -> None:
+    def warn_free_surfaces(self, structure: Structure) -> None:
         """A model trained on bulk glass has never seen a free surface: say so for structures with
         open axes (slabs, clusters), whose atoms near the surface are extrapolations."""
         if structure.pbc.all() or not self.trained_on_bulk():

@@ -144,3 +144,24 @@ def test_explain_crop_of_shared_sample(tmp_path, shared_data):
                         "explanation.json").read_text())
     distances = np.linalg.norm(np.array(first["nodes"]["offset"]), axis=1)
     assert np.sort(distances)[1] > 2.0
+
+
+def test_explaining_a_slab_with_the_shipped_model_warns_like_predict(tmp_path):
+    """Explanations of atoms near a free surface explain extrapolations: the same warnings as
+    ``predict`` (open axes for a model trained on bulk glass; barriers outside the training range)."""
+    import warnings
+
+    from symgnn.data.structure import Structure
+    from symgnn.explain.gnnexplainer import ExplainConfig
+    from symgnn.explain.run import ExplainRun, explain_structure
+    from symgnn.predictor import Predictor
+
+    box = random_structure(300, seed=1)
+    slab = Structure(box.numbers, box.positions, box.cell, [True, True, False], name="slab")
+    run = ExplainRun(top_k=5, ks=(5,), n_random=1, sanity_atoms=0, figures=False, descriptor_draws=0,
+                     explainer=ExplainConfig(epochs=2))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        explain_structure(Predictor.from_checkpoint("cuzr64"), slab, [0], None, tmp_path / "out", run, log=lambda *_: None)
+    messages = [str(w.message) for w in caught]
+    assert any(m.startswith("slab: open along z, but the model was trained on bulk") for m in messages)

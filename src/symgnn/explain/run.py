@@ -61,9 +61,11 @@ def explain_structure(predictor, structure: Structure, atoms: Sequence[int] | No
     refuse_to_overwrite([manifest_path], run.overwrite)
     model = predictor.model.eval()
     data = prepare_graph(model, predictor.graph(structure))
+    predictor.warn_free_surfaces(structure)
     start = time.perf_counter()
     full = predictor.predict_graph(data)
     full_seconds = time.perf_counter() - start
+    predictor.check_plausible(structure.name, full)  # an explanation of a meaningless value explains nothing
     if atoms is None:
         atoms = pick_atoms(full, int(sample or 0), run.explainer.seed)
     atoms = [int(a) for a in atoms]
