@@ -74,7 +74,7 @@ def check_species(structure: Structure, species: list[int] | None) -> None:
         names = ", ".join(chemical_symbols[z] for z in unknown)
         known = ", ".join(chemical_symbols[z] for z in species)
         raise SymgnnError(f"{structure.name}: holds {names}, which the model never saw in training (it knows {known}); "
-                          "its predictions there would be meaningless (a LAMMPS dump may need --types, e.g. 1=Cu,2=Zr)")
+                          "its predictions there would be meaningless (LAMMPS dumps, and data files without Masses, need --types, e.g. 1=Cu,2=Zr)")
 
 
 @dataclass

@@ -10,13 +10,14 @@ elements through the ``Masses`` section or ``types``).
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 from ase.data import atomic_numbers
 
 from symgnn.data.structure import Structure
-from symgnn.errors import SymgnnError, file_error, warn_several_frames
+from symgnn.errors import InputWarning, SymgnnError, file_error, warn_several_frames
 from symgnn.io.cuzr64 import cuzr64_to_structure
 from symgnn.io.lammps_dump import as_type_map, read_lammps_dump
 from symgnn.io.safe_pickle import load_pickle
@@ -55,6 +56,12 @@ def is_lammps_data(path: str | Path) -> bool:
     return _LAMMPS_DATA_HEADER.search(head) is not None
 
 
+def _has_masses(path: Path) -> bool:
+    """Whether a LAMMPS data file has a ``Masses`` section (ASE then guesses elements from them)."""
+    with open(path, "rb") as handle:
+        return any(line.strip().split(b"#")[0].strip() == b"Masses" for line in handle)
+
+
 def _check_file(path: Path) -> None:
     if not path.exists():
         raise file_error(path, "file not found")
@@ -82,7 +89,7 @@ def _per_atom_results(atoms, n: int) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _read_with_ase(path: Path, index: int | None) -> Structure:
+def _read_with_ase(path: Path, index: int | None, type_map: dict[int, str] | None = None) -> Structure:
     """Read one frame with ``ase.io.read``, turning every failure into a one-line SymgnnError.
 
     ``index`` ``None``: the last frame, with a warning when the file holds more than one (the last two
@@ -98,7 +105,14 @@ def _read_with_ase(path: Path, index: int | None) -> Structure:
         if ioformats[fmt].single:  # POSCAR, LAMMPS data, ...: one structure, no frame slicing
             if index not in (None, 0, -1):
                 raise file_error(path, f"frame index {index} is out of range (a {fmt} file holds one structure)")
-            atoms = ase.io.read(path, format=fmt)
+            options = {}
+            if fmt == "lammps-data":
+                if type_map:  # the user's map wins over elements guessed from Masses
+                    options["Z_of_type"] = {t: atomic_numbers[symbol] for t, symbol in type_map.items()}
+                elif not _has_masses(path):
+                    warnings.warn(f"{path}: a LAMMPS data file without Masses: its atom types 1, 2, ... are read "
+                                  "as H, He, ...; pass --types (e.g. 1=Cu,2=Zr)", InputWarning, stacklevel=2)
+            atoms = ase.io.read(path, format=fmt, **options)
         elif index is None:
             frames = ase.io.read(path, index="-2:", format=fmt)
             if not frames:
@@ -186,5 +200,5 @@ def read_structure(
     elif is_lammps_dump(path):
         structure = read_lammps_dump(path, types=type_map, index=index)
     else:
-        structure = _remap_types(_read_with_ase(path, index), type_map)
+        structure = _remap_types(_read_with_ase(path, index, type_map), type_map)
     return apply_label_column(structure, label_column, path).wrapped()
