@@ -137,6 +137,9 @@ def test_boxes_denser_than_any_solid_and_duplicated_atoms_are_refused():
     across = Structure(glass.numbers, [[0.0, 0, 0], [2.7, 0, 0], [0, 0, 7.95]], glass.cell, True, name="across")
     with pytest.raises(SymgnnError, match=r"across: atoms 0 and 2 are 0\.050 Å apart"):  # through the boundary
         build_graph(across, 5.0)
+    dump = Structure(glass.numbers, positions, glass.cell, True, {"id": np.array([30, 10, 20])}, name="d.dump")
+    with pytest.raises(SymgnnError, match=r"atoms 0 and 2 \(ids 30 and 20\) are 0\.010 Å apart"):  # the file's ids too
+        build_graph(dump, 5.0)
     assert build_graph(glass, 5.0).num_edges > 0  # 2.7 Å apart, as in a metal: fine
 
 

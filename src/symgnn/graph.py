@@ -79,6 +79,9 @@ def _check_duplicates(structure: Structure, i: np.ndarray, j: np.ndarray, distan
     count = int((distance < DUPLICATE_DISTANCE).sum()) // 2
     a, b = sorted((int(i[closest]), int(j[closest])))
     where = f"atom {a} and an image of itself" if a == b else f"atoms {a} and {b}"
+    if "id" in structure.arrays:  # a dump's own ids, which the reader sorted the atoms by
+        ids = structure.atom_ids()
+        where += f" (ids {ids[a]}" + (f" and {ids[b]})" if a != b else ")")
     raise SymgnnError(
         f"{structure.name}: {where} are {float(distance[closest]):.3f} Å apart ({count} such pair"
         f"{'s' if count != 1 else ''} closer than {DUPLICATE_DISTANCE:g} Å): duplicated atoms? "
