@@ -126,7 +126,11 @@ class Predictor:
         trained = [str(name) for name in self.metadata.get("train_names", [])]
         names = set(trained) | {member for name in trained for member in name.split("+")}
         path = Path(structure.name)  # a dataset sample read from its file is named by the file's path
-        return structure.name in names or (path.suffix == ".pickle" and path.stem in names)
+        if structure.name in names or (path.suffix == ".pickle" and path.stem in names):
+            return True
+        # a training file named another way (./a.xyz, ../run/a.xyz, its absolute path)
+        files = {str(Path(name).resolve()) for name in names if Path(name).is_file()}
+        return path.is_file() and str(path.resolve()) in files
 
     def graph(self, structure: Structure) -> Data:
         """The graph of ``structure`` at this model's cutoff (refused if it holds an element the model

@@ -401,3 +401,33 @@ def test_full_batch_steps_compute_descriptors_once(tmp_path, one_thread, monkeyp
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert result.epochs_run == 4 and all(np.isfinite(r["train_loss"]) for r in records)
     assert len(calls) == 3  # two training structures and the validation structure, once each
+
+
+def test_config_paths_are_relative_to_the_config_and_recorded_absolute(tmp_path, one_thread, monkeypatch):
+    """Files in a config are found from the config's folder, whatever the working directory; two
+    spellings of one file are one file (refused in train and val); the run records absolute paths, so
+    it resumes from anywhere, and predicting a training file by another path is flagged as a fit."""
+    from symgnn.io.write import write_predictions
+    from symgnn.predictor import Predictor
+
+    (tmp_path / "s").mkdir()
+    (tmp_path / "cfg").mkdir()
+    write_predictions(random_structure(70, seed=2), {}, tmp_path / "s", "a")
+    write_predictions(random_structure(70, seed=3), {}, tmp_path / "s", "b")
+    config = config_for("../s/a.xyz", "../s/b.xyz", 2).to_dict()
+    path = _write(tmp_path / "cfg" / "run.yaml", yaml.safe_dump(config))
+    monkeypatch.chdir(tmp_path / "s")  # not the config's folder
+    loaded = load_config(path)
+    assert loaded.data.train == [str(tmp_path / "s" / "a.xyz")] and loaded.data.val == [str(tmp_path / "s" / "b.xyz")]
+    fit(loaded, None, tmp_path / "run", progress=False, log=lambda *_: None)
+    monkeypatch.chdir(tmp_path)
+    resumed = fit(load_config(tmp_path / "run" / "config.yaml"), None, tmp_path / "run", resume=True, progress=False,
+                  log=lambda *_: None)
+    assert resumed.epochs_run == 2
+    predictor = Predictor.from_checkpoint(tmp_path / "run" / "best.pt")
+    from symgnn.io.read import read_structure
+
+    assert predictor.trained_on(read_structure("s/a.xyz")) and not predictor.trained_on(read_structure("s/b.xyz"))
+    config["data"]["val"] = ["./../s/a.xyz"]
+    with pytest.raises(SymgnnError, match=r"run\.yaml: .*a\.xyz in both data\.train and data\.val"):
+        load_config(_write(path, yaml.safe_dump(config)))

@@ -233,4 +233,36 @@ def load_config(path: str | Path) -> Config:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
         raise SymgnnError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    if isinstance(raw, dict) and isinstance(raw.get("data"), dict):
+        raw = {**raw, "data": _files_from(raw["data"], path.parent)}
     return config_from_dict(raw, str(path))
+
+
+def _files_from(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The data section with structure files made absolute: a relative path is read relative to the
+    config's folder (else, as before, to the working directory), so a config and its files can move
+    together, and the run's own config.yaml (absolute) resumes from anywhere. Dataset sample names
+    (``train0``) and paths that exist nowhere are left as they are (the latter for a one-line error
+    when training starts)."""
+    from symgnn.data import registry
+
+    try:
+        samples = set(registry.sample_names(str(data.get("dataset", DataConfig.dataset))))
+    except SymgnnError:
+        samples = set()
+
+    def absolute(name: Any) -> Any:
+        if not isinstance(name, str) or name in samples or Path(name).is_absolute():
+            return name
+        for candidate in (folder / name, Path(name)):
+            if candidate.exists():
+                return str(candidate.resolve())
+        return name
+
+    resolved = dict(data)
+    for key in ("train", "val"):
+        if isinstance(data.get(key), list):
+            resolved[key] = [absolute(name) for name in data[key]]
+    if isinstance(data.get("average_labels"), list):
+        resolved["average_labels"] = [[absolute(n) for n in g] if isinstance(g, list) else g for g in data["average_labels"]]
+    return resolved
