@@ -138,7 +138,8 @@ def build_graph(
     if aux_keys:
         missing = [k for k in aux_keys if k not in structure.arrays]
         if missing:
-            raise SymgnnError(f"{structure.name}: no per-atom array named {', '.join(missing)}")
+            available = ", ".join(sorted(structure.arrays)) or "none"
+            raise SymgnnError(f"{structure.name}: no per-atom array named {', '.join(missing)} (available: {available})")
         aux = np.stack([np.asarray(structure.arrays[k], dtype=np.float32) for k in aux_keys], axis=1)
         data.aux = torch.from_numpy(aux)
     return data

@@ -209,6 +209,7 @@ def test_config_errors_name_the_problem(tmp_path):
         ("data: {average_labels: [[train0]]}", r"data\.average_labels group \[train0\]: a group needs two or more members"),
         ("model: {name: painn_desc, hidden: -4}", r"model 'painn_desc': bad hyper-parameters \(hidden must be a positive integer, got -4\)"),
         ("model: {name: painn_desc, cutoff: 6.0}", r"model\.cutoff 6 Å differs from data\.cutoff 5 Å"),
+        ("data: {dataset: cuzr65}", r"data\.dataset: unknown dataset 'cuzr65'"),
     ]:
         with pytest.raises(SymgnnError, match=r"bad\.yaml: " + message):
             load_config(_write(bad, text + "\n"))
@@ -419,7 +420,7 @@ def test_config_paths_are_relative_to_the_config_and_recorded_absolute(tmp_path,
     monkeypatch.chdir(tmp_path / "s")  # not the config's folder
     loaded = load_config(path)
     assert loaded.data.train == [str(tmp_path / "s" / "a.xyz")] and loaded.data.val == [str(tmp_path / "s" / "b.xyz")]
-    fit(loaded, None, tmp_path / "run", progress=False, log=lambda *_: None)
+    fit(path, None, tmp_path / "run", progress=False, log=lambda *_: None)  # fit also takes the YAML path
     monkeypatch.chdir(tmp_path)
     resumed = fit(load_config(tmp_path / "run" / "config.yaml"), None, tmp_path / "run", resume=True, progress=False,
                   log=lambda *_: None)

@@ -90,8 +90,8 @@ def _print_table(summary: dict[str, Any]) -> None:
     rows = [
         ("atoms", str(summary["atoms"])),
         ("species", species),
-        ("cell lengths (Å)", " ".join(f"{x:.4f}" for x in summary["cell_lengths"])),
-        ("cell angles (°)", " ".join(f"{x:.2f}" for x in summary["cell_angles"])),
+        ("cell lengths (Å)", " ".join(f"{x:.4f}" for x in summary["cell_lengths"]) if any(summary["pbc"]) else "- (no cell)"),
+        ("cell angles (°)", " ".join(f"{x:.2f}" for x in summary["cell_angles"]) if any(summary["pbc"]) else "-"),
         ("periodic", " ".join("yes" if p else "no" for p in summary["pbc"])),
         ("volume (Å³)", _fmt(summary["volume"], ".6g")),
         ("density (atoms/Å³)", _fmt(summary["number_density"], ".5f")),

@@ -187,6 +187,12 @@ def _check_data(config: Config, source: str) -> None:
     """Refuse sample lists that would train on nothing, twice on one structure, or validate on a
     training structure, and label groups that would silently average nothing."""
     d = config.data
+    from symgnn.data import registry
+
+    try:
+        registry.get_dataset(d.dataset)
+    except SymgnnError as error:
+        raise SymgnnError(f"{source}: data.dataset: {error}") from None
     if not d.train:
         raise SymgnnError(f"{source}: data.train is empty; name at least one training sample or file")
     for key in ("train", "val"):

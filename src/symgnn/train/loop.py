@@ -34,7 +34,7 @@ from symgnn.runtime import keep_freed_memory
 from symgnn.train.augment import displaced_edges
 from symgnn.train.checkpoint import load_checkpoint, save_checkpoint
 from symgnn.train.compiled import TrainingForward
-from symgnn.train.config import Config
+from symgnn.train.config import Config, load_config
 from symgnn.train.loss import offset_weighted_mse, structure_index
 from symgnn.train.metrics import append_metrics, truncate_metrics
 
@@ -116,7 +116,7 @@ def _learning_rate(config: Config, epoch: int, elapsed: float) -> float:
 
 
 def fit(
-    config: Config,
+    config: Config | str | Path,
     data_dir: str | Path | None,
     run_dir: str | Path,
     resume: bool = False,
@@ -128,8 +128,11 @@ def fit(
 
     With no validation samples (``data.val: []``, e.g. a recipe chosen beforehand and refitted on all
     labelled data) nothing is selected: ``best.pt`` is the latest epoch's model, so it ends as the
-    final one, and its validation Pearson is NaN.
+    final one, and its validation Pearson is NaN. ``config`` is a :class:`Config` or the path of a
+    YAML config (read with :func:`~symgnn.train.config.load_config`).
     """
+    if not isinstance(config, Config):
+        config = load_config(config)
     run_dir = Path(run_dir)
     last_path, best_path, metrics_path = run_dir / "last.pt", run_dir / "best.pt", run_dir / "metrics.jsonl"
     if last_path.exists() and not resume:
