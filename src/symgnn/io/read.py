@@ -28,17 +28,19 @@ LAMMPS_DATA_SUFFIXES = frozenset({".data", ".lmp", ".lammps"})
 _LAMMPS_DATA_HEADER = re.compile(rb"^\s*\S+\s+\S+\s+xlo\s+xhi\s*$", re.MULTILINE)
 
 
+def _head(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes of ``path`` (empty when it cannot be read: the readers then say why)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(size)
+    except OSError:
+        return b""
+
+
 def is_lammps_dump(path: str | Path) -> bool:
     """Whether ``path`` is a LAMMPS text dump, by suffix or by its first line."""
     path = Path(path)
-    if path.suffix.lower() in DUMP_SUFFIXES:
-        return True
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(64)
-    except OSError:
-        return False
-    return head.lstrip().startswith(b"ITEM: TIMESTEP")
+    return path.suffix.lower() in DUMP_SUFFIXES or _head(path, 64).lstrip().startswith(b"ITEM: TIMESTEP")
 
 
 def is_lammps_data(path: str | Path) -> bool:
@@ -48,12 +50,7 @@ def is_lammps_data(path: str | Path) -> bool:
     path = Path(path)
     if path.suffix.lower() in LAMMPS_DATA_SUFFIXES or path.name.lower().startswith("data."):
         return True
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(4096)
-    except OSError:
-        return False
-    return _LAMMPS_DATA_HEADER.search(head) is not None
+    return _LAMMPS_DATA_HEADER.search(_head(path, 4096)) is not None
 
 
 def _has_masses(path: Path) -> bool:
