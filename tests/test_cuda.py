@@ -25,7 +25,7 @@ from symgnn.models import available_models, build_model
 from symgnn.predictor import Predictor
 from symgnn.train.config import load_config
 from symgnn.train.loop import fit
-from tests.conftest import random_structure
+from tests.helpers import random_structure
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 

@@ -38,7 +38,7 @@ def test_evaluate_names_the_missing_label_before_anything_else(tmp_path, monkeyp
     from typer.testing import CliRunner
 
     from symgnn.cli.main import app
-    from tests.conftest import random_structure
+    from tests.helpers import random_structure
 
     structure = random_structure(60, seed=2, label=False)
     path = tmp_path / "unlabelled.xyz"

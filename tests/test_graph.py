@@ -11,7 +11,7 @@ import pytest
 from symgnn.data.structure import Structure
 from symgnn.errors import SymgnnError
 from symgnn.graph import build_graph, neighbour_pairs
-from tests.conftest import random_structure
+from tests.helpers import random_structure
 
 
 def brute_force_pairs(structure: Structure, cutoff: float) -> dict[tuple[int, int], list[float]]:

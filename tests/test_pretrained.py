@@ -18,7 +18,7 @@ from symgnn.errors import SymgnnError
 from symgnn.nn.descriptor_input import OutOfDistributionWarning
 from symgnn.nn.rotations import random_orthogonal
 from symgnn.predictor import PRETRAINED_DIR, Predictor
-from tests.conftest import random_structure
+from tests.helpers import random_structure
 
 SHIPPED = PRETRAINED_DIR / "cuzr64.pt"
 SHEAR = np.array([[1.0, 0.0, 0.0], [0.25, 1.0, 0.0], [-0.15, 0.2, 1.0]])

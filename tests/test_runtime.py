@@ -76,7 +76,7 @@ print(json.dumps([[r["train_loss"], r["val_pearson"]] for r in records]))
 @pytest.mark.skipif(not GLIBC, reason="keep_freed_memory tunes glibc's malloc; this C library is not glibc")
 def test_training_with_kept_memory_is_bit_identical(tmp_path):
     from symgnn.io.write import write_predictions
-    from tests.conftest import random_structure
+    from tests.helpers import random_structure
 
     for name, seed in (("a", 1), ("b", 2)):
         write_predictions(random_structure(3000, seed=seed), {}, tmp_path, name)
@@ -108,7 +108,7 @@ def test_train_config_asks_for_the_setting_and_the_flag_overrides_it(tmp_path, m
     from symgnn.cli.main import app
     from symgnn.io.write import write_predictions
     from symgnn.train.config import load_config
-    from tests.conftest import random_structure
+    from tests.helpers import random_structure
 
     calls: list[int] = []
     monkeypatch.setattr("symgnn.train.loop.keep_freed_memory", lambda: calls.append(1) or True)
@@ -165,7 +165,7 @@ def test_prediction_commands_tune_the_allocator_by_structure_size(monkeypatch):
     from symgnn import runtime
     from symgnn.cli.common import load_predictor
     from symgnn.predictor import Predictor
-    from tests.conftest import random_structure
+    from tests.helpers import random_structure
 
     sizes: list[int] = []
     monkeypatch.setattr("symgnn.predictor.tune_allocator_for", sizes.append)

@@ -25,7 +25,7 @@ def invoke(*args: str):
 @pytest.fixture(scope="module")
 def quick_bench(tmp_path_factory):
     """One quick benchmark of three models with one seed, shared by the tests below."""
-    from tests.conftest import SHARED_DATA
+    from tests.helpers import SHARED_DATA
 
     if not (SHARED_DATA / "train0.pickle").is_file():
         pytest.skip(f"shared dataset not found at {SHARED_DATA} (needs ../shared/data/cuzr64 beside the checkout)")

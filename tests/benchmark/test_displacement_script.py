@@ -11,7 +11,7 @@ import torch
 
 from symgnn.models import build_model
 from symgnn.predictor import Predictor
-from tests.conftest import random_structure
+from tests.helpers import random_structure
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "displacement_sensitivity.py"
 

@@ -13,7 +13,7 @@ import yaml
 
 from symgnn.io.write import write_predictions
 from symgnn.train.config import load_config
-from tests.conftest import random_structure
+from tests.helpers import random_structure
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "training_cost.py"
 

@@ -15,7 +15,7 @@ from symgnn.models import build_model
 from symgnn.models.receptive import dependency_radius
 from symgnn.models.registry import available_models
 from symgnn.predictor import Predictor
-from tests.conftest import random_structure
+from tests.helpers import random_structure
 
 SHEARED = np.array([[40.0, 0.0, 0.0], [6.0, 38.0, 0.0], [-4.0, 5.0, 41.0]])
 

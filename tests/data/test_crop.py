@@ -6,7 +6,7 @@ import numpy as np
 
 from symgnn.data.crop import crop_sphere
 from symgnn.data.structure import Structure
-from tests.conftest import random_structure
+from tests.helpers import random_structure
 
 
 def test_crop_across_the_boundary_matches_the_unfolded_neighbourhood():

@@ -7,7 +7,7 @@ import torch
 
 from symgnn.graph import build_graph
 from symgnn.models import build_model
-from tests.conftest import random_structure
+from tests.helpers import random_structure
 
 
 def tiny(name: str, seed: int = 0, **hparams):

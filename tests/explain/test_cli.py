@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from symgnn.cli.main import app
 from symgnn.data.crop import crop_sphere
 from symgnn.train.checkpoint import save_checkpoint
-from tests.conftest import random_structure
+from tests.helpers import random_structure
 from tests.explain.conftest import tiny
 
 

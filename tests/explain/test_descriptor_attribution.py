@@ -24,7 +24,7 @@ NAMES = DescriptorConfig().feature_names()
 
 def _fitted(name: str = "painn_desc"):
     """A tiny descriptor model whose standardisation is fitted (as training would)."""
-    from tests.conftest import random_structure
+    from tests.helpers import random_structure
 
     model = tiny(name).train()
     with torch.no_grad():

@@ -12,7 +12,7 @@ from symgnn.errors import SymgnnError
 from symgnn.graph import build_graph
 from symgnn.models import build_model
 from symgnn.nn.rotations import random_orthogonal
-from tests.conftest import random_structure
+from tests.helpers import random_structure
 
 BASELINES = ["mlp", "gcn", "gcn_edge", "egnn", "schnet", "mgcn", "faenet", "painn"]
 # Models whose output must not change when positions and cell are rotated and reflected together.

@@ -11,7 +11,7 @@ from symgnn.errors import SymgnnError
 from symgnn.descriptors import DescriptorConfig, compute_descriptors
 from symgnn.models.descriptors import DescriptorRegressor
 from symgnn.models.registry import available_models
-from tests.conftest import random_structure
+from tests.helpers import random_structure
 
 # Small settings keep the tests fast; the code paths are those of the defaults.
 CONFIG = DescriptorConfig(radial_cutoff=5.0, coarse_grain=(4.0,))

@@ -14,7 +14,7 @@ from symgnn.models import build_model
 from symgnn.predictor import Predictor
 from symgnn.train.checkpoint import load_checkpoint, save_checkpoint
 from symgnn.train.ensemble import combine_checkpoints
-from tests.conftest import random_structure
+from tests.helpers import random_structure
 
 HPARAMS = {"hidden": 8, "num_layers": 2, "num_rbf": 8}
 

@@ -11,7 +11,7 @@ from symgnn.graph import build_graph
 from symgnn.invariance import invariance_error, transform_graph
 from symgnn.models import available_models, build_model
 from symgnn.nn.rotations import random_orthogonal
-from tests.conftest import random_structure
+from tests.helpers import random_structure
 
 SMALL = {"width": 8, "heads": [2, 1], "decoder_layers": 1, "dropout": 0.0}
 

@@ -8,7 +8,7 @@ from symgnn.graph import build_graph
 from symgnn.models import build_model
 from symgnn.descriptors import compute_descriptors
 from symgnn.nn.descriptor_input import DescriptorInput
-from tests.conftest import random_structure
+from tests.helpers import random_structure
 
 
 def test_descriptors_match_the_baseline_and_are_cached():

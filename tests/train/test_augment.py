@@ -6,7 +6,7 @@ import torch
 
 from symgnn.graph import build_graph
 from symgnn.train.augment import displaced_edges
-from tests.conftest import random_structure
+from tests.helpers import random_structure
 
 
 def test_displacement_is_one_per_atom_and_undone():

@@ -11,7 +11,7 @@ from symgnn.graph import build_graph
 from symgnn.models import build_model
 from symgnn.train.augment import displaced_edges
 from symgnn.train.compiled import TrainingForward
-from tests.conftest import random_structure
+from tests.helpers import random_structure
 
 needs_compiler = pytest.mark.skipif(
     shutil.which("c++") is None and shutil.which("g++") is None,

@@ -16,7 +16,7 @@ from symgnn.data.crop import crop_sphere
 from symgnn.errors import SymgnnError
 from symgnn.train.config import config_from_dict, load_config
 from symgnn.train.loop import fit
-from tests.conftest import random_structure
+from tests.helpers import random_structure
 
 SMALL_MODEL = {"name": "symgnn", "width": 8, "heads": [2, 1], "decoder_layers": 1, "dropout": 0.0}
 

@@ -1,0 +1,26 @@
+"""Helpers for the tests: small random periodic structures and the path to the shared dataset.
+
+Test modules import these from here, not from ``conftest.py`` (which pytest loads itself, for fixtures).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from symgnn.data.structure import Structure
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cuzr64"
+
+
+def random_structure(num_atoms: int = 120, density: float = 0.064, seed: int = 0, cell: np.ndarray | None = None,
+                     pbc=True, label: bool = True) -> Structure:
+    """A random Cu/Zr box at the glass's density (default orthorhombic), with a synthetic label."""
+    rng = np.random.default_rng(seed)
+    if cell is None:
+        cell = np.eye(3) * (num_atoms / density) ** (1 / 3)
+    positions = rng.random((num_atoms, 3)) @ cell
+    numbers = rng.choice([29, 40], size=num_atoms, p=[0.64, 0.36])
+    arrays = {"barrier": rng.normal(1.6, 0.3, num_atoms), "pot": rng.normal(-4.5, 0.2, num_atoms)} if label else {}
+    return Structure(numbers, positions, cell, pbc, arrays, name=f"random{seed}", label_key="barrier" if label else None)
