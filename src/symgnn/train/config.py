@@ -186,9 +186,9 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> Config:
 def _check_data(config: Config, source: str) -> None:
     """Refuse sample lists that would train on nothing, twice on one structure, or validate on a
     training structure, and label groups that would silently average nothing."""
-    d = config.data
     from symgnn.data import registry
 
+    d = config.data
     try:
         registry.get_dataset(d.dataset)
     except SymgnnError as error:
@@ -258,11 +258,12 @@ def _files_from(data: dict[str, Any], folder: Path) -> dict[str, Any]:
         samples = set()
 
     def absolute(name: Any) -> Any:
-        if not isinstance(name, str) or name in samples or Path(name).is_absolute():
+        if not isinstance(name, str) or name in samples:
             return name
-        for candidate in (folder / name, Path(name)):
+        candidates = [Path(name)] if Path(name).is_absolute() else [folder / name, Path(name)]
+        for candidate in candidates:
             if candidate.exists():
-                return str(candidate.resolve())
+                return str(candidate.resolve())  # one spelling per file: /a/../b/s.xyz is /b/s.xyz
         return name
 
     resolved = dict(data)
