@@ -87,6 +87,8 @@ def test_single_structure_formats_poscar_and_lammps_data(tmp_path: Path) -> None
         np.testing.assert_array_equal(back.numbers[again], s.numbers[order], err_msg=name)
         np.testing.assert_allclose(back.positions[again], s.positions[order], atol=1e-6, err_msg=name)
         np.testing.assert_allclose(back.cell, s.cell, atol=1e-9)
+    ase.io.write(tmp_path / "data.xyz", atoms, format="extxyz")  # named like LAMMPS's data.<name>, but XYZ
+    assert len(read_structure(tmp_path / "data.xyz")) == len(s)
     with pytest.warns(InputWarning, match=r"untyped\.lmp: a LAMMPS data file without Masses.*pass --types"):
         assert set(read_structure(tmp_path / "untyped.lmp").numbers) == {1, 2}  # types left as they are
     swapped = read_structure(tmp_path / "glass.data", types="1=Zr,2=Cu")  # the user's map wins over Masses

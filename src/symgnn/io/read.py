@@ -45,12 +45,11 @@ def is_lammps_dump(path: str | Path) -> bool:
 
 def is_lammps_data(path: str | Path) -> bool:
     """Whether ``path`` is a LAMMPS data file (``write_data``; ``read_data`` input), by suffix
-    (``.data``, ``.lmp``, ``.lammps``), by LAMMPS's ``data.<name>`` naming, or by an ``xlo xhi`` line
-    in its header. ASE cannot tell this format from the file alone."""
+    (``.data``, ``.lmp``, ``.lammps``) or by an ``xlo xhi`` line in its header (LAMMPS's own
+    ``data.<name>`` files; a name alone would also catch a ``data.xyz``). ASE cannot tell this format
+    from the file alone."""
     path = Path(path)
-    if path.suffix.lower() in LAMMPS_DATA_SUFFIXES or path.name.lower().startswith("data."):
-        return True
-    return _LAMMPS_DATA_HEADER.search(_head(path, 4096)) is not None
+    return path.suffix.lower() in LAMMPS_DATA_SUFFIXES or _LAMMPS_DATA_HEADER.search(_head(path, 4096)) is not None
 
 
 def _has_masses(path: Path) -> bool:
