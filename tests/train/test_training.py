@@ -432,3 +432,17 @@ def test_config_paths_are_relative_to_the_config_and_recorded_absolute(tmp_path,
     config["data"]["val"] = ["./../s/a.xyz"]
     with pytest.raises(SymgnnError, match=r"run\.yaml: .*a\.xyz in both data\.train and data\.val"):
         load_config(_write(path, yaml.safe_dump(config)))
+
+
+def test_a_run_started_with_relative_paths_resumes_with_absolute_ones(tmp_path, one_thread, monkeypatch):
+    """Runs from before configs recorded absolute paths (or started with another spelling of the same
+    files) resume: the files are compared, not their spelling."""
+    from symgnn.io.write import write_predictions
+
+    write_predictions(random_structure(70, seed=2), {}, tmp_path, "a")
+    write_predictions(random_structure(70, seed=3), {}, tmp_path, "b")
+    monkeypatch.chdir(tmp_path)
+    fit(config_for("a.xyz", "b.xyz", 2), None, tmp_path / "run", progress=False, log=lambda *_: None)
+    resumed = fit(config_for(tmp_path / "a.xyz", tmp_path / "b.xyz", 3), None, tmp_path / "run", resume=True,
+                  progress=False, log=lambda *_: None)
+    assert resumed.epochs_run == 3

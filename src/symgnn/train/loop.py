@@ -306,6 +306,19 @@ def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def _one_spelling(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with its structure files as absolute paths: a run started before configs recorded
+    them absolute, or with another spelling of the same files, is the same run."""
+    def file(name: Any) -> Any:
+        return str(Path(name).resolve()) if isinstance(name, str) and Path(name).is_file() else name
+
+    data = dict(config.get("data", {}))
+    for key in ("train", "val"):
+        data[key] = [file(name) for name in data.get(key, [])]
+    data["average_labels"] = [[file(name) for name in group] for group in data.get("average_labels", [])]
+    return {**config, "data": data}
+
+
 def _resumed_budget_changed(saved: dict[str, Any], config: Config, last_path: Path) -> bool:
     """Refuse to resume a run under other settings than it was started with (the checkpoint would
     mix two recipes while config.yaml recorded one); the budget (epochs, minutes) and the speed-only
@@ -314,8 +327,8 @@ def _resumed_budget_changed(saved: dict[str, Any], config: Config, last_path: Pa
         return False
     from symgnn.train.config import config_from_dict
 
-    before = _flat(config_from_dict(saved, str(last_path)).to_dict())
-    after = _flat(config.to_dict())
+    before = _flat(_one_spelling(config_from_dict(saved, str(last_path)).to_dict()))
+    after = _flat(_one_spelling(config.to_dict()))
     changed = sorted(key for key in set(before) | set(after) if before.get(key) != after.get(key))
     refused = [key for key in changed if key not in _RESUMABLE_CHANGES]
     if refused:
