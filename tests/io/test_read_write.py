@@ -89,6 +89,10 @@ def test_single_structure_formats_poscar_and_lammps_data(tmp_path: Path) -> None
         np.testing.assert_allclose(back.cell, s.cell, atol=1e-9)
     ase.io.write(tmp_path / "data.xyz", atoms, format="extxyz")  # named like LAMMPS's data.<name>, but XYZ
     assert len(read_structure(tmp_path / "data.xyz")) == len(s)
+    (tmp_path / "odd.xyz").write_text("2\n0 10 xlo xhi\nCu 0 0 0\nZr 2.7 0 0\n")  # a header-like comment line
+    assert len(read_structure(tmp_path / "odd.xyz")) == 2
+    with pytest.raises(SymgnnError, match=r"untyped\.lmp: atom type 2 is not in the type map \{1: 'Cu'\}"):
+        read_structure(tmp_path / "untyped.lmp", types="1=Cu")
     with pytest.warns(InputWarning, match=r"untyped\.lmp: a LAMMPS data file without Masses.*pass --types"):
         assert set(read_structure(tmp_path / "untyped.lmp").numbers) == {1, 2}  # types left as they are
     swapped = read_structure(tmp_path / "glass.data", types="1=Zr,2=Cu")  # the user's map wins over Masses

@@ -96,7 +96,7 @@ def test_resumed_run_matches_unbroken_run(tmp_path, one_thread):
     # Another model section than the run was started with: one line, not load_state_dict's traceback.
     wider = config_for(a, b, 5)
     wider.model = {**wider.model, "width": 2 * wider.model.get("width", 8)}
-    with pytest.raises(SymgnnError, match=r"last\.pt: does not match the config's model"):
+    with pytest.raises(SymgnnError, match=r"last\.pt: the run was started with other settings \(model\.width 8 -> 16\)"):
         fit(wider, None, tmp_path / "split", resume=True, progress=False, log=lambda *_: None)
     # Another recipe would mix two runs under one record: refused. Only the budget may change.
     with pytest.raises(SymgnnError, match=r"last\.pt: the run was started with other settings \(train\.lr 0\.01 -> 0\.05\)"):
@@ -107,6 +107,8 @@ def test_resumed_run_matches_unbroken_run(tmp_path, one_thread):
     assert done.epochs_run == 4 and any("already trained 4 of 4 epochs; nothing to do" in m for m in messages)
     summary = json.loads((tmp_path / "split" / "summary.json").read_text())  # valid JSON: no NaN
     assert summary["epochs_run"] == 4 and summary["seconds_per_epoch"] > 0
+    with pytest.raises(SymgnnError, match=r"already trained 4 epochs, more than train\.epochs 3"):  # records kept
+        fit(config_for(a, b, 3), None, tmp_path / "split", resume=True, progress=False, log=lambda *_: None)
 
 
 def test_cli_train_evaluate_predict(shared_data, tmp_path):

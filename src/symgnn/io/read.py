@@ -25,7 +25,7 @@ from symgnn.io.safe_pickle import load_pickle
 PICKLE_SUFFIXES = frozenset({".pickle", ".pkl"})
 DUMP_SUFFIXES = frozenset({".dump", ".lammpstrj"})
 LAMMPS_DATA_SUFFIXES = frozenset({".data", ".lmp", ".lammps"})
-_LAMMPS_DATA_HEADER = re.compile(rb"^\s*\S+\s+\S+\s+xlo\s+xhi\s*$", re.MULTILINE)
+_LAMMPS_DATA_HEADER = re.compile(rb"^\s*\S+\s+\S+\s+xlo\s+xhi\s*(#.*)?$", re.MULTILINE)
 
 
 def _head(path: Path, size: int) -> bytes:
@@ -49,7 +49,19 @@ def is_lammps_data(path: str | Path) -> bool:
     ``data.<name>`` files; a name alone would also catch a ``data.xyz``). ASE cannot tell this format
     from the file alone."""
     path = Path(path)
-    return path.suffix.lower() in LAMMPS_DATA_SUFFIXES or _LAMMPS_DATA_HEADER.search(_head(path, 4096)) is not None
+    suffix = path.suffix.lower()
+    if suffix in LAMMPS_DATA_SUFFIXES:
+        return True
+    if suffix in _other_ase_suffixes():  # an .xyz whose comment line happens to read "... xlo xhi"
+        return False
+    return _LAMMPS_DATA_HEADER.search(_head(path, 4096)) is not None
+
+
+def _other_ase_suffixes() -> frozenset[str]:
+    """File suffixes that ASE reads as formats other than LAMMPS data (``.xyz``, ``.cif``, ...)."""
+    from ase.io.formats import ioformats
+
+    return frozenset(f".{e}" for name, f in ioformats.items() if name != "lammps-data" for e in f.extensions) - LAMMPS_DATA_SUFFIXES
 
 
 def _has_masses(path: Path) -> bool:
@@ -108,7 +120,11 @@ def _read_with_ase(path: Path, index: int | None, type_map: dict[int, str] | Non
                 elif not _has_masses(path):
                     warnings.warn(f"{path}: a LAMMPS data file without Masses: its atom types 1, 2, ... are read "
                                   "as H, He, ...; pass --types (e.g. 1=Cu,2=Zr)", InputWarning, stacklevel=2)
-            atoms = ase.io.read(path, format=fmt, **options)
+            try:
+                atoms = ase.io.read(path, format=fmt, **options)
+            except KeyError as missing:  # a type the map does not name
+                raise file_error(path, f"atom type {missing.args[0]} is not in the type map {type_map}; pass --types "
+                                       "naming every type, e.g. 1=Cu,2=Zr") from None
         elif index is None:
             frames = ase.io.read(path, index="-2:", format=fmt)
             if not frames:

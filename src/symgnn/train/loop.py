@@ -168,6 +168,11 @@ def fit(
             # seeds are derived from (seed, epoch): a resumed run of another seed mixes two runs' draws
             raise SymgnnError(f"{last_path}: the run was started with seed {started_seed}, not {config.train.seed}; "
                               "resume it with the same seed")
+        budget_changed = _resumed_budget_changed(saved.get("config") or {}, config, last_path)
+        done = int(saved["train_state"]["epoch"])
+        if config.train.epochs < done:
+            raise SymgnnError(f"{last_path}: the run has already trained {done} epochs, more than train.epochs "
+                              f"{config.train.epochs}; its checkpoints are kept as they are (use --epochs {done} or more)")
         try:
             model.load_state_dict(saved["state_dict"])
             optimizer.load_state_dict(saved["optimizer"])
@@ -179,7 +184,7 @@ def fit(
                 raise SymgnnError(f"{last_path}: the run was started without train.ema_decay; resume it with the same config")
             ema.load_state_dict(saved["ema_state_dict"])
         state.update(saved["train_state"])
-        if _resumed_budget_changed(saved.get("config") or {}, config, last_path):
+        if budget_changed:
             log(f"the budget differs from the run's (train.epochs {config.train.epochs}, train.max_minutes "
                 f"{config.train.max_minutes}): config.yaml now records it")
             with atomic_write(run_dir / "config.yaml") as handle:
@@ -333,8 +338,11 @@ def _resumed_budget_changed(saved: dict[str, Any], config: Config, last_path: Pa
     refused = [key for key in changed if key not in _RESUMABLE_CHANGES]
     if refused:
         shown = ", ".join(f"{key} {before.get(key)!r} -> {after.get(key)!r}" for key in refused[:3])
+        where = ("; a run started with relative file paths resumes from the directory it was started in"
+                 if any(key.startswith("data.") for key in refused) else "")
         raise SymgnnError(f"{last_path}: the run was started with other settings ({shown}); resume it with the config "
-                          "it was started with (only train.epochs, train.max_minutes, compile and keep_freed_memory may change)")
+                          "it was started with (only train.epochs, train.max_minutes, compile and keep_freed_memory may "
+                          f"change){where}")
     return any(key in ("train.epochs", "train.max_minutes") for key in changed)
 
 
