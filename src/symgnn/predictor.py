@@ -114,7 +114,8 @@ class Predictor:
             model_name=payload["model_name"],
             model_hparams=dict(payload["model_hparams"]),
             device=target,
-            metadata={k: payload[k] for k in ("config", "epoch", "best_val_pearson", "data_dir_samples", "train_names") if k in payload},
+            metadata={k: payload[k] for k in ("config", "epoch", "best_val_pearson", "data_dir_samples", "train_names",
+                                              "trained_on_bulk") if k in payload},
             species=[int(z) for z in payload["species"]] if "species" in payload else None,
         )
 
@@ -175,8 +176,11 @@ class Predictor:
         return prediction
 
     def trained_on_bulk(self) -> bool:
-        """Whether every training structure was a sample of a registered (bulk, fully periodic)
-        dataset, as for the shipped models; ``False`` when unknown (files, older checkpoints)."""
+        """Whether every training structure was periodic along all axes: recorded in checkpoints
+        (``trained_on_bulk``); for older ones, whether all were samples of a registered (bulk)
+        dataset, as for the shipped models; ``False`` when unknown."""
+        if "trained_on_bulk" in self.metadata:
+            return bool(self.metadata["trained_on_bulk"])
         from symgnn.data.registry import DATASETS
 
         names = [member for name in self.metadata.get("train_names", []) for member in str(name).split("+")]

@@ -448,3 +448,27 @@ def test_a_run_started_with_relative_paths_resumes_with_absolute_ones(tmp_path, 
     resumed = fit(config_for(tmp_path / "a.xyz", tmp_path / "b.xyz", 3), None, tmp_path / "run", resume=True,
                   progress=False, log=lambda *_: None)
     assert resumed.epochs_run == 3
+
+
+def test_checkpoints_record_whether_training_was_bulk(tmp_path, one_thread):
+    """A model trained on fully periodic files warns about a slab; one trained with a slab does not."""
+    import warnings
+
+    from symgnn.data.structure import Structure
+    from symgnn.io.write import write_predictions
+    from symgnn.predictor import Predictor
+
+    bulk = random_structure(70, seed=2)
+    slab = Structure(bulk.numbers, bulk.positions, bulk.cell, [True, True, False], dict(bulk.arrays), "slab", "barrier")
+    write_predictions(bulk, {}, tmp_path, "bulk")
+    write_predictions(slab, {}, tmp_path, "slab")
+    write_predictions(random_structure(70, seed=3), {}, tmp_path, "val")
+    for name, expected in (("bulk", True), ("slab", False)):
+        fit(config_for(tmp_path / f"{name}.xyz", tmp_path / "val.xyz", 1), None, tmp_path / name, progress=False,
+            log=lambda *_: None)
+        predictor = Predictor.from_checkpoint(tmp_path / name / "best.pt")
+        assert predictor.trained_on_bulk() is expected
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            predictor.predict(slab)
+        assert any("open along z" in str(w.message) for w in caught) is expected

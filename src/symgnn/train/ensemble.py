@@ -75,6 +75,6 @@ def combine_checkpoints(paths: list[str | Path], out: str | Path) -> Path:
         "config": first.get("config", {}),
         "members": members,
         # what the members trained and were validated on (the same for all: their label scaling agrees)
-        **{key: first[key] for key in ("species", "train_names", "val_names") if key in first},
+        **{key: first[key] for key in ("species", "train_names", "val_names", "trained_on_bulk") if key in first},
     }
     return save_checkpoint(out, combined)

@@ -146,6 +146,8 @@ def fit(
     train_graphs, val_graphs, train_names, val_names = prepare_data(config, data_dir)
     scaler = LabelScaler.fit(train_graphs, config.train.standardise_labels)
     species = trained_species(train_graphs)
+    # every training structure periodic along all axes: prediction then warns about free surfaces
+    trained_on_bulk = all(bool(g.pbc.all()) for g in train_graphs)
     for g in train_graphs:
         g.target = scaler.transform(_targets(g))
     train_graphs = [g.to(target) for g in train_graphs]
@@ -212,6 +214,7 @@ def fit(
             "train_names": train_names,
             "val_names": val_names,
             "species": species,
+            "trained_on_bulk": trained_on_bulk,
             **extra,
         }
 
