@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from symgnn.data.blocks import plan_blocks, plane_spacings, spatial_blocks
-from symgnn.data.structure import Structure
 from symgnn.errors import SymgnnError
 from symgnn.models import build_model
 from symgnn.models.receptive import dependency_radius

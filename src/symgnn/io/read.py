@@ -9,6 +9,7 @@ elements through the ``Masses`` section or ``types``).
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from pathlib import Path
@@ -57,6 +58,7 @@ def is_lammps_data(path: str | Path) -> bool:
     return _LAMMPS_DATA_HEADER.search(_head(path, 4096)) is not None
 
 
+@functools.cache
 def _other_ase_suffixes() -> frozenset[str]:
     """File suffixes that ASE reads as formats other than LAMMPS data (``.xyz``, ``.cif``, ...)."""
     from ase.io.formats import ioformats
@@ -65,9 +67,11 @@ def _other_ase_suffixes() -> frozenset[str]:
 
 
 def _has_masses(path: Path) -> bool:
-    """Whether a LAMMPS data file has a ``Masses`` section (ASE then guesses elements from them)."""
+    """Whether a LAMMPS data file has a ``Masses`` section (ASE then guesses elements from them).
+    LAMMPS allows its sections in any order, so the whole file is scanned (only when no type map
+    was given)."""
     with open(path, "rb") as handle:
-        return any(line.strip().split(b"#")[0].strip() == b"Masses" for line in handle)
+        return any(line.split(b"#")[0].strip() == b"Masses" for line in handle)
 
 
 def _check_file(path: Path) -> None:

@@ -240,13 +240,13 @@ def load_config(path: str | Path) -> Config:
     except yaml.YAMLError as error:
         raise SymgnnError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
     if isinstance(raw, dict) and isinstance(raw.get("data"), dict):
-        raw = {**raw, "data": _files_from(raw["data"], path.parent)}
+        raw = {**raw, "data": files_from(raw["data"], path.parent)}
     return config_from_dict(raw, str(path))
 
 
-def _files_from(data: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """The data section with structure files made absolute: a relative path is read relative to the
-    config's folder (else, as before, to the working directory), so a config and its files can move
+def files_from(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The data section with structure files made absolute (one spelling per file): a relative path
+    is read relative to ``folder``, the config's (else, as before, to the working directory), so a config and its files can move
     together, and the run's own config.yaml (absolute) resumes from anywhere. Dataset sample names
     (``train0``) and paths that exist nowhere are left as they are (the latter for a one-line error
     when training starts)."""

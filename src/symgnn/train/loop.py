@@ -34,7 +34,7 @@ from symgnn.runtime import keep_freed_memory
 from symgnn.train.augment import displaced_edges
 from symgnn.train.checkpoint import load_checkpoint, save_checkpoint
 from symgnn.train.compiled import TrainingForward
-from symgnn.train.config import Config, load_config
+from symgnn.train.config import Config, files_from, load_config
 from symgnn.train.loss import offset_weighted_mse, structure_index
 from symgnn.train.metrics import append_metrics, truncate_metrics
 
@@ -317,14 +317,7 @@ def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def _one_spelling(config: dict[str, Any]) -> dict[str, Any]:
     """``config`` with its structure files as absolute paths: a run started before configs recorded
     them absolute, or with another spelling of the same files, is the same run."""
-    def file(name: Any) -> Any:
-        return str(Path(name).resolve()) if isinstance(name, str) and Path(name).is_file() else name
-
-    data = dict(config.get("data", {}))
-    for key in ("train", "val"):
-        data[key] = [file(name) for name in data.get(key, [])]
-    data["average_labels"] = [[file(name) for name in group] for group in data.get("average_labels", [])]
-    return {**config, "data": data}
+    return {**config, "data": files_from(config.get("data", {}), Path.cwd())}
 
 
 def _resumed_budget_changed(saved: dict[str, Any], config: Config, last_path: Path) -> bool:
