@@ -3,7 +3,7 @@
 # with the shipped Cu64Zr36 model (cuzr64), print the summary, and write the OVITO-ready file, a CSV
 # and, where the structure carries labels, a parity plot and the metrics. Under a minute once set up.
 #
-#   bash scripts/run.sh [STRUCTURE...] [--out DIR] [--types 1=Cu,2=Zr] [--label-column C] [--frame N] [--device cuda]
+#   bash scripts/run.sh [STRUCTURE...] [--out DIR] [--types 1=Cu,2=Zr] [--label-column C] [--frame N|START:STOP|all] [--device cuda]
 #
 # Options are passed on to `symgnn inspect` (the first structure) and `symgnn predict`. Without
 # structures it predicts the validation sample train6 of the dataset in $SYMGNN_DATA, else

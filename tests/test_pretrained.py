@@ -268,3 +268,43 @@ def test_evaluate_test_split_as_measured_outside(shared_data, tmp_path, monkeypa
     for name in ("test0", "test1"):
         assert f"{report['per_sample'][name]['pearson']:.3f}" in card
     assert report["per_sample"]["test0"]["pearson"] == pytest.approx(report["per_sample"]["test1"]["pearson"], abs=1e-9)
+
+
+def test_predict_a_trajectory_frame_by_frame(tmp_path):
+    """``--frame all`` predicts every frame of a dump into one multi-frame output per format, each frame
+    exactly as ``--frame K`` predicts it alone; a range picks frames; a selection that picks none, or
+    cannot be parsed, is one error line and writes nothing."""
+    from symgnn.io.frames import read_frames
+    from symgnn.io.lammps_dump import dump_frame_text
+
+    frames = [glass_like(seed=seed) for seed in (21, 22, 23)]
+    path = tmp_path / "quench.dump"
+    rng = np.random.default_rng(0)
+    path.write_text("".join(dump_frame_text(s, {"v_barrier": rng.normal(1.6, 0.3, len(s))}, timestep=500 * k)
+                            for k, s in enumerate(frames)))
+    runner = CliRunner()
+    out = tmp_path / "all"
+    result = runner.invoke(app, ["predict", "cuzr64", str(path), "--frame", "all", "--label-column", "v_barrier",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "frame 2" in result.output and "all 3 frames" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["quench.csv", "quench.dump", "quench.xyz", "quench_parity.png"]
+    predicted = [a.arrays["predicted_barrier"] for a in read(out / "quench.xyz", index=":")]
+    assert [f.timestep for f in read_frames(out / "quench.dump")] == [0, 500, 1000]
+    for k in range(3):
+        alone = tmp_path / f"frame{k}"
+        result = runner.invoke(app, ["predict", "cuzr64", str(path), "--frame", str(k), "--out", str(alone)])
+        assert result.exit_code == 0, result.output
+        np.testing.assert_allclose(predicted[k], read(alone / "quench.xyz").arrays["predicted_barrier"], atol=1e-12)
+    assert not np.allclose(predicted[0], predicted[1])
+    rows = (out / "quench.csv").read_text().splitlines()
+    assert rows[0].startswith("frame,index,id,") and len(rows) == 1 + 3 * 256
+    result = runner.invoke(app, ["predict", "cuzr64", str(path), "--frame", "1:", "--out", str(tmp_path / "last")])
+    assert result.exit_code == 0, result.output
+    assert len(read(tmp_path / "last" / "quench.xyz", index=":")) == 2
+    for selection, message in [("3:", f"{path}: the frame selection 3: picks no frame (the file holds 3)"),
+                               ("every", "--frame every: expected N (one frame, 0 = the first, -1 = the last), "
+                                         "START:STOP[:STEP] (Python slice) or all")]:
+        result = runner.invoke(app, ["predict", "cuzr64", str(path), "--frame", selection, "--out", str(tmp_path / "none")])
+        assert result.exit_code != 0 and str(result.exception) == message
+        assert not list((tmp_path / "none").glob("*"))

@@ -100,6 +100,18 @@ def test_console_multi_frame_dump_warns_in_one_line_and_frame_picks(tmp_path: Pa
     assert isinstance(refused.exception, SymgnnError)
     assert str(refused.exception) == "--frame 2: the dataset sample train0 holds one structure"
 
+    def inspect_frames(selection: str):  # in-process: a range (as `symgnn predict --frame 1:` takes)
+        return CliRunner().invoke(_app(), ["inspect", str(path), "--cutoff", "3", "--json", "--label-column",
+                                           "v_barrier", "--frame", selection])
+
+    ranged = inspect_frames("1:")  # its first frame, and how many frames it picks
+    assert ranged.exit_code == 0, ranged.output
+    summary = json.loads(ranged.stdout)
+    assert summary["frames"] == {"in_file": 2, "selected": 1, "shown": 1}
+    assert summary["label"]["mean"] == pytest.approx(5.0)
+    assert json.loads(inspect_frames("all").stdout)["frames"] == {"in_file": 2, "selected": 2, "shown": 0}
+    assert str(inspect_frames("5:").exception) == f"{path}: the frame selection 5: picks no frame (the file holds 2)"
+
 
 def test_output_directory_is_checked_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """--out is created, refused when it is a file, and refused when it takes no files (checked by

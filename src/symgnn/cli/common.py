@@ -34,6 +34,11 @@ FrameOption = Annotated[
     Optional[int],
     typer.Option("--frame", help="Frame of a multi-frame file: 0 = the first, -1 = the last (default: the last, with a warning)."),
 ]
+FramesOption = Annotated[
+    Optional[str],
+    typer.Option("--frame", help="Frames of a multi-frame file: N (0 = the first, -1 = the last), a range "
+                 "START:STOP[:STEP] such as 0:100:10, or all. Default: the last, with a warning."),
+]
 
 
 def read_user_structure(path: Path, label_column: str | None, types: str | None, frame: int | None = None) -> Structure:

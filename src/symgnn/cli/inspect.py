@@ -9,7 +9,7 @@ from typing import Any, Optional
 import numpy as np
 import typer
 
-from symgnn.cli.common import FrameOption, LabelColumnOption, TypesOption, read_file_or_sample
+from symgnn.cli.common import FramesOption, LabelColumnOption, TypesOption, read_file_or_sample
 from symgnn.data.structure import Structure
 
 AMU_PER_A3_TO_G_PER_CM3 = 1.66053906660  # 1 amu/Å^3 in g/cm^3
@@ -67,6 +67,24 @@ def summarize(structure: Structure, cutoff: float = 5.0) -> dict[str, Any]:
     return summary
 
 
+def _summarize_first_frame(target: str, selection: slice, label_column: str | None, types: str | None,
+                            data: Path | None, cutoff: float) -> dict[str, Any]:
+    """The summary of the first frame ``selection`` picks, with ``frames``: how many the file holds,
+    how many the selection picks, and which one is shown."""
+    from symgnn.errors import file_error
+    from symgnn.io.frames import frame_count, spelled_selection
+
+    is_file = Path(target).exists()
+    count = frame_count(target) if is_file else 1  # a dataset sample (read_file_or_sample checks the name)
+    selected = range(*selection.indices(count))
+    if not selected:
+        raise file_error(target, f"the frame selection {spelled_selection(selection)} picks no frame "
+                                 f"(the file holds {count})")
+    summary = summarize(read_file_or_sample(target, label_column, types, selected[0], data), cutoff)
+    summary["frames"] = {"in_file": count, "selected": len(selected), "shown": selected[0]}
+    return summary
+
+
 def _species_numbers(structure: Structure) -> tuple[list[str], list[int]]:
     from ase.data import chemical_symbols
 
@@ -103,6 +121,9 @@ def _print_table(summary: dict[str, Any]) -> None:
          "{angstrom:.3f} (atoms {atoms[0]} and {atoms[1]})".format(**summary["shortest_distance"])),
         ("per-atom arrays", ", ".join(summary["arrays"]) or "-"),
     ]
+    if "frames" in summary:
+        frames = summary["frames"]
+        rows.insert(0, ("frames (in file / selected / shown)", f"{frames['in_file']} / {frames['selected']} / {frames['shown']}"))
     label = summary["label"]
     if label is not None:
         rows.append((f"label '{label['column']}' (mean ± std, min..max)",
@@ -124,11 +145,18 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
         label_column: LabelColumnOption = None,
         types: TypesOption = None,
-        frame: FrameOption = None,
+        frame: FramesOption = None,
         data: Optional[Path] = typer.Option(None, "--data", help="Dataset directory for sample names (default: $SYMGNN_DATA)."),
     ) -> None:
-        """Show atoms, species, cell, density, neighbour counts and label statistics of a structure."""
-        summary = summarize(read_file_or_sample(structure, label_column, types, frame, data), cutoff)
+        """Show atoms, species, cell, density, neighbour counts and label statistics of a structure
+        (with a frame range such as --frame all: of its first frame, and how many frames it picks)."""
+        from symgnn.io.frames import parse_frame_selection
+
+        selection = None if frame is None else parse_frame_selection(frame)
+        if isinstance(selection, slice):
+            summary = _summarize_first_frame(structure, selection, label_column, types, data, cutoff)
+        else:
+            summary = summarize(read_file_or_sample(structure, label_column, types, selection, data), cutoff)
         if as_json:
             typer.echo(json.dumps(summary, indent=2))
         else:

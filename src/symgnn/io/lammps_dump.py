@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,8 +142,57 @@ def _sections(lines: list[str]) -> list[tuple[str, list[str]]]:
     return sections
 
 
-def _frame_starts(lines: list[str]) -> list[int]:
-    return [i for i, line in enumerate(lines) if line.strip() == "ITEM: TIMESTEP"]
+def _open_dump_text(path: Path) -> Iterator[str]:
+    """The lines of a dump, read lazily; unreadable or binary files are one error line naming ``path``."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            yield from handle
+    except FileNotFoundError:
+        raise file_error(path, "file not found") from None
+    except UnicodeDecodeError:
+        raise file_error(path, "not a text LAMMPS dump (binary content)") from None
+    except OSError as exc:
+        raise file_error(path, f"cannot read file ({exc.strerror or exc})") from None
+
+
+def count_dump_frames(path: str | Path) -> int:
+    """How many frames (``ITEM: TIMESTEP`` lines) a dump holds, by one pass over its text."""
+    return sum(1 for line in _open_dump_text(Path(path)) if line.strip() == "ITEM: TIMESTEP")
+
+
+def iter_dump_frames(
+    path: str | Path, indices: Container[int], types: dict[int, str] | str | None = None
+) -> Iterator[tuple[int, int | None, Structure]]:
+    """``(frame index, TIMESTEP, structure)`` for each frame of a dump whose 0-based index is in
+    ``indices``, in file order. The file is streamed: one frame's text is held at a time, and frames
+    outside ``indices`` are skipped without parsing. A trajectory's frames may differ in atoms and box."""
+    path = Path(path)
+    type_map = as_type_map(types)
+    index, lines = -1, None
+
+    def parsed(k: int, frame_lines: list[str]) -> tuple[int, int | None, Structure]:
+        return k, _timestep(frame_lines), _parse_frame(frame_lines, path, type_map)
+
+    for line in _open_dump_text(path):
+        if line.strip() == "ITEM: TIMESTEP":
+            if lines is not None:
+                yield parsed(index, lines)
+            index += 1
+            lines = [line] if index in indices else None
+        elif lines is not None:
+            lines.append(line)
+    if index < 0:
+        raise file_error(path, "no 'ITEM: TIMESTEP' line; not a LAMMPS text dump")
+    if lines is not None:
+        yield parsed(index, lines)
+
+
+def _timestep(lines: list[str]) -> int | None:
+    """The number after a frame's ``ITEM: TIMESTEP`` line, when it is an integer."""
+    try:
+        return int(lines[1].split()[0])
+    except (IndexError, ValueError):
+        return None
 
 
 def _species(columns: dict[str, np.ndarray], type_map: dict[int, str] | None, path: Path) -> np.ndarray:
@@ -267,30 +317,17 @@ def read_lammps_dump(
     (``id``, ``type``, ``v_barrier``, ``c_pe``, ...) is kept in ``structure.arrays`` under its dump name.
     """
     path = Path(path)
-    type_map = as_type_map(types)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise file_error(path, "file not found") from None
-    except UnicodeDecodeError:
-        raise file_error(path, "not a text LAMMPS dump (binary content)") from None
-    except OSError as exc:
-        raise file_error(path, f"cannot read file ({exc.strerror or exc})") from None
-    lines = text.splitlines()
-    starts = _frame_starts(lines)
-    if not starts:
+    count = count_dump_frames(path)
+    if count == 0:
         raise file_error(path, "no 'ITEM: TIMESTEP' line; not a LAMMPS text dump")
     if index is None:
         index = -1
-        if len(starts) > 1:
-            warn_several_frames(path, len(starts))
-    try:
-        start = starts[index]
-    except IndexError:
-        raise file_error(path, f"frame index {index} is out of range (the dump has {len(starts)} frames)") from None
-    k = starts.index(start)
-    stop = starts[k + 1] if k + 1 < len(starts) else len(lines)
-    return _parse_frame(lines[start:stop], path, type_map)
+        if count > 1:
+            warn_several_frames(path, count)
+    if not -count <= index < count:
+        raise file_error(path, f"frame index {index} is out of range (the dump has {count} frames)")
+    _, _, structure = next(iter_dump_frames(path, {index % count}, types))
+    return structure
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -354,18 +391,9 @@ def _output_columns(structure: Structure, extra_columns: dict[str, np.ndarray]) 
     return columns
 
 
-def write_lammps_dump(
-    path: str | Path,
-    structure: Structure,
-    extra_columns: dict[str, np.ndarray] | None = None,
-    timestep: int = 0,
-) -> Path:
-    """Write ``structure`` as a one-frame LAMMPS text dump, atomically, with ``extra_columns`` appended.
-
-    Columns: ``id type element x y z``, then the structure's scalar per-atom arrays, then
-    ``extra_columns`` (e.g. predictions). Readable by :func:`read_lammps_dump`, ASE and OVITO.
-    """
-    path = Path(path)
+def dump_frame_text(structure: Structure, extra_columns: dict[str, np.ndarray] | None = None, timestep: int = 0) -> str:
+    """One LAMMPS dump frame for ``structure``: columns ``id type element x y z``, then the structure's
+    scalar per-atom arrays, then ``extra_columns`` (e.g. predictions). Frames concatenate into a trajectory."""
     n = len(structure)
     ids = structure.atom_ids()
     types = _type_column(structure)
@@ -379,6 +407,19 @@ def write_lammps_dump(
     for k in range(n):
         numbers = " ".join(f"{v:.10g}" for v in values[k])
         buffer.write(f"{ids[k]} {types[k]} {symbols[k]} {numbers}\n")
+    return buffer.getvalue()
+
+
+def write_lammps_dump(
+    path: str | Path,
+    structure: Structure,
+    extra_columns: dict[str, np.ndarray] | None = None,
+    timestep: int = 0,
+) -> Path:
+    """Write ``structure`` as a one-frame LAMMPS text dump (:func:`dump_frame_text`), atomically.
+    Readable by :func:`read_lammps_dump`, ASE and OVITO."""
+    path = Path(path)
+    text = dump_frame_text(structure, extra_columns, timestep)
     with atomic_write(path, "w") as handle:
-        handle.write(buffer.getvalue())
+        handle.write(text)
     return path

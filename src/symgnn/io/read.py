@@ -74,7 +74,7 @@ def _has_masses(path: Path) -> bool:
         return any(line.split(b"#")[0].strip() == b"Masses" for line in handle)
 
 
-def _check_file(path: Path) -> None:
+def check_file(path: Path) -> None:
     if not path.exists():
         raise file_error(path, "file not found")
     if path.is_dir():
@@ -101,6 +101,20 @@ def _per_atom_results(atoms, n: int) -> dict[str, np.ndarray]:
     return arrays
 
 
+def ase_format(path: Path) -> str:
+    """The ASE format name to read ``path`` with (``lammps-data`` by suffix or header, else ASE's
+    guess); ``UnknownFileTypeError`` when ASE has no reader for it."""
+    from ase.io.formats import UnknownFileTypeError, filetype, ioformats
+
+    fmt = "lammps-data" if is_lammps_data(path) else filetype(str(path))
+    if fmt not in ioformats:  # ASE guessed a format from the suffix alone that it has no reader for
+        raise UnknownFileTypeError(fmt)
+    return fmt
+
+
+UNKNOWN_FORMAT = "unknown file format (use .pickle, a LAMMPS dump, extended XYZ .xyz, or another format ASE reads)"
+
+
 def _read_with_ase(path: Path, index: int | None, type_map: dict[int, str] | None = None) -> Structure:
     """Read one frame with ``ase.io.read``, turning every failure into a one-line SymgnnError.
 
@@ -108,12 +122,10 @@ def _read_with_ase(path: Path, index: int | None, type_map: dict[int, str] | Non
     frames are read to tell, which costs one frame more than reading the last alone).
     """
     import ase.io
-    from ase.io.formats import UnknownFileTypeError, filetype, ioformats
+    from ase.io.formats import UnknownFileTypeError, ioformats
 
     try:
-        fmt = "lammps-data" if is_lammps_data(path) else filetype(str(path))
-        if fmt not in ioformats:  # ASE guessed a format from the suffix alone that it has no reader for
-            raise UnknownFileTypeError(fmt)
+        fmt = ase_format(path)
         if ioformats[fmt].single:  # POSCAR, LAMMPS data, ...: one structure, no frame slicing
             if index not in (None, 0, -1):
                 raise file_error(path, f"frame index {index} is out of range (a {fmt} file holds one structure)")
@@ -141,16 +153,18 @@ def _read_with_ase(path: Path, index: int | None, type_map: dict[int, str] | Non
     except SymgnnError:
         raise
     except UnknownFileTypeError:
-        raise file_error(
-            path,
-            "unknown file format (use .pickle, a LAMMPS dump, extended XYZ .xyz, or another format ASE reads)",
-        ) from None
+        raise file_error(path, UNKNOWN_FORMAT) from None
     except (StopIteration, IndexError):  # ASE's readers signal a frame past the end either way
         problem = "file holds no structure" if index is None else f"frame index {index} is out of range"
         raise file_error(path, problem) from None
     except Exception as exc:  # ASE raises many types for unknown or malformed formats
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise file_error(path, f"cannot read as a structure (unknown or malformed format: {message})") from None
+    return structure_from_atoms(atoms, path)
+
+
+def structure_from_atoms(atoms, path: Path) -> Structure:
+    """An ASE ``Atoms`` read from ``path`` as a Structure, with its numeric per-atom arrays."""
     n = len(atoms)
     if n == 0:
         raise file_error(path, "the structure has no atoms")
@@ -164,7 +178,7 @@ def _read_with_ase(path: Path, index: int | None, type_map: dict[int, str] | Non
     )
 
 
-def _remap_types(structure: Structure, type_map: dict[int, str] | None) -> Structure:
+def remap_types(structure: Structure, type_map: dict[int, str] | None) -> Structure:
     """Turn placeholder species (atomic numbers 1..k standing for LAMMPS types) into real elements."""
     if type_map is None:
         return structure
@@ -208,7 +222,7 @@ def read_structure(
     """
     path = Path(path)
     type_map = as_type_map(types)
-    _check_file(path)
+    check_file(path)
     if path.suffix.lower() in PICKLE_SUFFIXES:
         if index not in (None, 0, -1):
             raise file_error(path, f"frame index {index} is out of range (a dataset pickle holds one structure)")
@@ -216,5 +230,5 @@ def read_structure(
     elif is_lammps_dump(path):
         structure = read_lammps_dump(path, types=type_map, index=index)
     else:
-        structure = _remap_types(_read_with_ase(path, index, type_map), type_map)
+        structure = remap_types(_read_with_ase(path, index, type_map), type_map)
     return apply_label_column(structure, label_column, path).wrapped()

@@ -1,0 +1,158 @@
+"""Read chosen frames of a trajectory one at a time (``symgnn predict --frame all``, ``--frame 0:100:10``).
+
+A frame selection is an ``int`` (one frame, as :func:`symgnn.io.read.read_structure` reads it) or a
+``slice`` over the file's frames in file order (0 = the first, negatives count from the end, the step
+is positive). :func:`read_frames` streams the selected frames, so a long trajectory never sits in
+memory: LAMMPS dumps are scanned as text (frames outside the selection are not parsed), other
+multi-frame formats go through ``ase.io.iread``. Files that hold one structure (dataset pickles,
+POSCAR, LAMMPS data files) are a trajectory of one frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from symgnn.data.structure import Structure
+from symgnn.errors import SymgnnError, file_error
+from symgnn.io.cuzr64 import cuzr64_to_structure
+from symgnn.io.lammps_dump import as_type_map, count_dump_frames, iter_dump_frames
+from symgnn.io.read import (
+    PICKLE_SUFFIXES, UNKNOWN_FORMAT, apply_label_column, ase_format, check_file, is_lammps_dump, remap_types,
+    structure_from_atoms,
+)
+from symgnn.io.safe_pickle import load_pickle
+
+FRAME_SYNTAX = "N (one frame, 0 = the first, -1 = the last), START:STOP[:STEP] (Python slice) or all"
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame of a trajectory: its 0-based position in the file, its LAMMPS ``TIMESTEP`` (dumps
+    only) and the structure, wrapped, with real element species and its label column set."""
+
+    index: int
+    timestep: int | None
+    structure: Structure
+
+
+def parse_frame_selection(text: str) -> int | slice:
+    """``"3"`` -> 3, ``"-1"`` -> -1, ``"all"`` -> ``slice(None)``, ``"10:"`` / ``"0:100:10"`` -> a slice.
+    Anything else, and a step that is not positive, is one error line naming ``--frame``."""
+    text = text.strip()
+    shown = text or "''"
+    if text.lower() == "all":
+        return slice(None)
+    parts = text.split(":")
+    try:
+        values = [int(part) if part.strip() else None for part in parts]
+    except ValueError:
+        values = []
+    if not values or len(values) > 3 or (len(values) == 1 and values[0] is None):
+        raise SymgnnError(f"--frame {shown}: expected {FRAME_SYNTAX}")
+    if len(values) == 1:
+        return values[0]
+    if len(values) == 3 and values[2] is not None and values[2] <= 0:
+        raise SymgnnError(f"--frame {shown}: the step must be positive (frames are read in file order)")
+    return slice(*values)
+
+
+def frame_count(path: str | Path) -> int:
+    """How many frames ``path`` holds (a full pass over the file for formats other than dumps)."""
+    import ase.io
+    from ase.io.formats import ioformats
+
+    path = Path(path)
+    check_file(path)
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        return 1
+    if is_lammps_dump(path):
+        return count_dump_frames(path)
+    fmt = _format_or_error(path)
+    if ioformats[fmt].single:
+        return 1
+    return _ase_errors(path, lambda: sum(1 for _ in ase.io.iread(path, index=":", format=fmt)))
+
+
+def read_frames(
+    path: str | Path,
+    frames: slice = slice(None),
+    label_column: str | None = None,
+    types: dict[int, str] | str | None = None,
+) -> Iterator[Frame]:
+    """The frames of ``path`` that ``frames`` selects, one at a time, in file order.
+
+    A selection that picks no frame is one error line saying how many the file holds; so is a frame
+    that cannot be read (naming its index). ``label_column`` and ``types`` act as in
+    :func:`~symgnn.io.read.read_structure`, on every frame.
+    """
+    path = Path(path)
+    if frames.step is not None and frames.step <= 0:
+        raise SymgnnError(f"{path}: the frame step must be positive (frames are read in file order)")
+    type_map = as_type_map(types)
+    count = frame_count(path)
+    selected = range(*frames.indices(count))
+    if not selected:
+        raise file_error(path, f"the frame selection {spelled_selection(frames)} picks no frame (the file holds {count})")
+    for index, timestep, structure in _raw_frames(path, selected, count, type_map):
+        structure.name = f"{path} frame {index}" if count > 1 else str(path)
+        yield Frame(index, timestep, apply_label_column(structure, label_column, path).wrapped())
+
+
+def _raw_frames(
+    path: Path, selected: range, count: int, type_map: dict[int, str] | None
+) -> Iterator[tuple[int, int | None, Structure]]:
+    """``(index, timestep, structure)`` of the selected frames, before labels and wrapping."""
+    import ase.io
+
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        yield 0, None, cuzr64_to_structure(load_pickle(path), name=str(path))
+        return
+    if is_lammps_dump(path):
+        yield from iter_dump_frames(path, selected, type_map)
+        return
+    if count == 1:  # one-structure formats (POSCAR, LAMMPS data): read_structure knows their options
+        from symgnn.io.read import read_structure
+
+        yield 0, None, read_structure(path, types=type_map, index=0)
+        return
+    fmt = ase_format(path)
+    frames = iter(ase.io.iread(path, index=slice(selected.start, selected.stop, selected.step), format=fmt))
+    for index in selected:  # ASE skips the frames in between
+        atoms = _ase_errors(path, lambda: next(frames), index)
+        yield index, None, remap_types(structure_from_atoms(atoms, path), type_map)
+
+
+def _format_or_error(path: Path) -> str:
+    from ase.io.formats import UnknownFileTypeError
+
+    try:
+        return ase_format(path)
+    except UnknownFileTypeError:
+        raise file_error(path, UNKNOWN_FORMAT) from None
+    except Exception as exc:  # ASE's format sniffing fails in many ways on malformed files
+        raise file_error(path, f"cannot read as a structure ({_first_line(exc)})") from None
+
+
+def _ase_errors(path: Path, action, index: int | None = None):
+    """Run ``action`` (an ASE read), turning its failures into one line naming ``path`` (and the frame)."""
+    try:
+        return action()
+    except SymgnnError:
+        raise
+    except StopIteration:
+        raise file_error(path, f"frame {index} is missing (the file ended)") from None
+    except Exception as exc:
+        where = "" if index is None else f"frame {index}: "
+        raise file_error(path, f"{where}cannot read as a structure (malformed: {_first_line(exc)})") from None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def spelled_selection(frames: slice) -> str:
+    """A slice as the user typed it: ``10:20``, ``::5``."""
+    text = ":".join("" if v is None else str(v) for v in (frames.start, frames.stop))
+    return text if frames.step is None else f"{text}:{frames.step}"
