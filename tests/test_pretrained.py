@@ -299,6 +299,14 @@ def test_predict_a_trajectory_frame_by_frame(tmp_path):
     assert not np.allclose(predicted[0], predicted[1])
     rows = (out / "quench.csv").read_text().splitlines()
     assert rows[0].startswith("frame,index,id,") and len(rows) == 1 + 3 * 256
+    report_path = tmp_path / "frames.json"  # evaluate: every frame a sample, and the pooled scores
+    result = runner.invoke(app, ["evaluate", "cuzr64", str(path), "--frame", "all", "--label-column", "v_barrier",
+                                 "--json", str(report_path)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(report_path.read_text())
+    assert list(report["per_sample"]) == [f"{path} frame {k}" for k in range(3)]
+    labels = np.concatenate([f.structure.labels for f in read_frames(path, label_column="v_barrier")])
+    assert report["pearson"] == pytest.approx(np.corrcoef(np.concatenate(predicted), labels)[0, 1], abs=1e-6)
     result = runner.invoke(app, ["predict", "cuzr64", str(path), "--frame", "1:", "--out", str(tmp_path / "last")])
     assert result.exit_code == 0, result.output
     assert len(read(tmp_path / "last" / "quench.xyz", index=":")) == 2

@@ -67,11 +67,17 @@ def read_file_or_sample(
 
 def load_labelled_structures(
     files: list[Path] | None, dataset: str, split: str, data_dir: Path | None, label_column: str | None,
-    types: str | None, frame: int | None = None,
+    types: str | None, frame: int | slice | None = None,
 ) -> list[Structure]:
-    """The files given (with their label column), or else the samples of a dataset split."""
+    """The files given (with their label column; ``frame`` a slice: every frame it picks of each), or
+    else the samples of a dataset split."""
     from symgnn.data import registry
+    from symgnn.io.frames import read_frames
+    from symgnn.io.lammps_dump import parse_type_map
 
+    if files and isinstance(frame, slice):
+        type_map = parse_type_map(types) if types else None
+        return [f.structure for p in files for f in read_frames(p, frame, label_column, type_map)]
     if files:
         return [read_user_structure(p, label_column, types, frame) for p in files]
     if label_column or types or frame is not None:

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from symgnn.cli.common import (
-    DataOption, DeviceOption, FrameOption, LabelColumnOption, MaxAtomsOption, ModelArgument, OverwriteOption,
+    DataOption, DeviceOption, FramesOption, LabelColumnOption, MaxAtomsOption, ModelArgument, OverwriteOption,
     TypesOption, load_predictor,
 )
 from symgnn.data.blocks import DEFAULT_MAX_ATOMS
@@ -24,22 +24,25 @@ def register(app: typer.Typer) -> None:
         split: str = typer.Option("val", "--split", help="train, val or test (when no files are given)."),
         label_column: LabelColumnOption = None,
         types: TypesOption = None,
-        frame: FrameOption = None,
+        frame: FramesOption = None,
         max_atoms: MaxAtomsOption = DEFAULT_MAX_ATOMS,
         json_path: Optional[Path] = typer.Option(None, "--json", help="Write the metrics as JSON here."),
         plot: Optional[Path] = typer.Option(None, "--plot", help="Parity plot PNG (default: beside --json, or parity-<split>.png)."),
         overwrite: OverwriteOption = False,
         device: DeviceOption = "cpu",
     ) -> None:
-        """Pearson, Spearman, MAE, RMSE and R², overall, per sample and per species, and a parity plot."""
+        """Pearson, Spearman, MAE, RMSE and R², overall, per sample and per species, and a parity plot
+        (with a frame range such as --frame all, every chosen frame of each file is a sample)."""
         from symgnn.cli.common import check_writable, load_labelled_structures
+        from symgnn.io.frames import parse_frame_selection
         from symgnn.evaluate import check_labelled, parity_plot
         from symgnn.evaluate import evaluate as run_evaluation
         from symgnn.io.atomic import atomic_write
 
         predictor = load_predictor(checkpoint, device)
         dataset = predictor.metadata.get("config", {}).get("data", {}).get("dataset", "cuzr64")
-        loaded = load_labelled_structures(structures, dataset, split, data, label_column, types, frame)
+        loaded = load_labelled_structures(structures, dataset, split, data, label_column, types,
+                                          None if frame is None else parse_frame_selection(frame))
         check_labelled(loaded)
         plot_path = plot or (json_path.with_suffix(".png") if json_path else Path(f"parity-{split if not structures else 'files'}.png"))
         for path in (json_path, plot_path):
