@@ -37,7 +37,7 @@ FrameOption = Annotated[
 FramesOption = Annotated[
     Optional[str],
     typer.Option("--frame", help="Frames of a multi-frame file: N (0 = the first, -1 = the last), a range "
-                 "START:STOP[:STEP] such as 0:100:10, or all. Default: the last, with a warning."),
+                 "START:STOP[:STEP] such as 0:50:5 or -5:, or all. Default: the last, with a warning."),
 ]
 
 
