@@ -1,14 +1,36 @@
 """Model registry: every model is selectable by name from a training config.
 
-A model is an ``nn.Module`` whose ``forward(data)`` takes a PyTorch Geometric ``Data``/``Batch`` built by
-:func:`symgnn.graph.build_graph` (fields ``z``, ``pos``, ``edge_index``, ``edge_vec``, ``edge_shift``,
-``batch`` when batched) and returns a tensor of shape ``(num_nodes, out_dim)`` in *standardised* units
-(column 0 is the barrier; further columns are auxiliary targets when ``out_dim > 1``). The trainer owns
-standardisation; models never see raw eV.
+Register a model class with ``@register("name")`` (in your own code too: import it before training,
+then name it in the config's ``model: {name: ...}``). A built-in's name cannot be taken: the clash is
+reported at the decorator. The contract a model keeps:
 
-Models built on the periodic graph declare ``uses_graph = True``; per-atom-only models (``mlp``) may
-ignore edges. Constructors take keyword hyper-parameters only, so a config's ``model:`` section maps
-straight onto them.
+* **Constructor**: keyword hyper-parameters only, so a config's ``model:`` section (less ``name``)
+  maps straight onto them (one without a default must be set there). It must accept ``out_dim``, the outputs per atom
+  (``1 + len(data.aux_targets)``), which the trainer passes. A model that stores the radius it reads
+  edges up to as ``self.cutoff`` must accept ``cutoff``: it is set to ``data.cutoff`` (the graph's)
+  unless the config names it, and a different value is refused.
+* **Parameters**: at least one trainable parameter (``nn.Parameter`` or submodules).
+* **forward(self, data)**: one PyTorch Geometric ``Data``/``Batch`` built by
+  :func:`symgnn.graph.build_graph` (fields ``z``, ``pos``, ``edge_index``, ``edge_vec``,
+  ``edge_shift``, ``cell``, ``pbc``; ``batch`` when several structures are batched), returning a
+  floating-point tensor of shape ``(num_nodes, out_dim)`` in *standardised* units (column 0 is the
+  barrier; further columns are auxiliary targets). The trainer owns standardisation; models never see
+  raw eV. The trainer checks the output of every step and names the model when it breaks this.
+
+Optional attributes, read by prediction and explanations:
+
+* ``uses_graph`` (class attribute): ``False`` for per-atom models that ignore edges (``mlp``); they
+  then see 0 hops.
+* ``num_hops`` or a layer list: the message-passing rounds (:func:`symgnn.models.receptive.receptive_hops`)
+  are ``num_hops`` if set, else the length of an ``nn.ModuleList`` named ``layers``,
+  ``interactions``, ``convs`` or ``messages``. Block-wise prediction of large structures
+  (:mod:`symgnn.data.blocks`) sizes each block's halo from them (hops × cutoff, plus ``descriptors``'
+  reach), and explanations cut that many hops out of the graph; a graph model with neither is refused
+  there with an error naming it.
+* ``blockwise = False``: the model's output for an atom depends on more than its dependency radius
+  (absolute positions, whole-structure frames), so large structures are predicted whole.
+* ``supports_edge_mask = True``: ``forward`` multiplies ``data.edge_mask`` into every message (one of
+  the two routes to explanations; see :mod:`symgnn.explain.hooks`).
 """
 
 from __future__ import annotations
@@ -23,16 +45,38 @@ _MODELS: dict[str, Callable[..., nn.Module]] = {}
 
 
 def register(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
-    """Class decorator adding a model under ``name``."""
+    """Class decorator adding a model under ``name``: ``@register("mymodel")``.
+
+    A user's model is registered after the built-ins are imported, so taking a built-in's name is
+    refused here, at the user's decorator, rather than later from inside the package's own module.
+    Registering a class of the same module and qualified name again replaces it (a notebook cell or
+    module run twice); any other clash is refused.
+    """
+    if not isinstance(name, str) or not name:
+        raise SymgnnError(f"register takes the model's name, e.g. @register(\"mymodel\"), got {name!r}")
 
     def decorator(cls: type[nn.Module]) -> type[nn.Module]:
-        if name in _MODELS:
-            raise ValueError(f"model '{name}' registered twice")
+        if not _is_builtin(cls):
+            _import_all()
+        previous = _MODELS.get(name)
+        if previous is not None and _qualified_name(previous) != _qualified_name(cls):
+            what = "a built-in model" if _is_builtin(previous) else "already registered"
+            raise SymgnnError(f"model '{name}' is {what} ({_qualified_name(previous)}); register "
+                              f"{_qualified_name(cls)} under another name")
         _MODELS[name] = cls
         cls.registry_name = name
         return cls
 
     return decorator
+
+
+def _is_builtin(cls: type) -> bool:
+    """Whether ``cls`` is one of the package's own models (defined in ``symgnn.models``)."""
+    return cls.__module__.startswith(f"{__package__}.")
+
+
+def _qualified_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def available_models() -> list[str]:
@@ -55,7 +99,10 @@ def build_model(name: str, **hparams) -> nn.Module:
     try:
         return _MODELS[name](**hparams)
     except (TypeError, ValueError, RuntimeError) as error:  # RuntimeError: torch refusing a shape
-        raise SymgnnError(f"model '{name}': bad hyper-parameters ({str(error).splitlines()[0]})") from None
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        hint = ("; every model's constructor takes out_dim, the outputs per atom"
+                if isinstance(error, TypeError) and "out_dim" in first_line else "")
+        raise SymgnnError(f"model '{name}': bad hyper-parameters ({first_line}){hint}") from None
 
 
 #: sizes that every model reading them needs as positive integers (widths, layer and basis counts)
