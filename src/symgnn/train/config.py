@@ -217,12 +217,13 @@ def _check_model(config: Config, source: str) -> None:
     one of the two would be wasted or cut short, so that is refused."""
     from symgnn.models import build_model  # the model registry imports torch; configs need not
 
+    out_dim = {"out_dim": 1 + len(config.data.aux_targets)}  # as training passes it
     try:
-        model = build_model(config.model_name, **config.model_hparams)
+        model = build_model(config.model_name, **{**config.model_hparams, **out_dim})
         own = getattr(model, "cutoff", None)
         if own is not None and "cutoff" not in config.model and float(own) != config.data.cutoff:
             config.model = {**config.model, "cutoff": config.data.cutoff}
-            build_model(config.model_name, **config.model_hparams)
+            build_model(config.model_name, **{**config.model_hparams, **out_dim})
         elif own is not None and float(own) != config.data.cutoff:
             raise SymgnnError(f"model.cutoff {own:g} Å differs from data.cutoff {config.data.cutoff:g} Å (the graph's): "
                               "set them equal, or leave model.cutoff out to follow data.cutoff")

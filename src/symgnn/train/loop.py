@@ -35,6 +35,7 @@ from symgnn.train.augment import displaced_edges
 from symgnn.train.checkpoint import load_checkpoint, save_checkpoint
 from symgnn.train.compiled import TrainingForward
 from symgnn.train.config import Config, files_from, load_config
+from symgnn.train.contract import call_model, check_trainable, checked_output, nonfinite_loss_message
 from symgnn.train.loss import offset_weighted_mse, structure_index
 from symgnn.train.metrics import append_metrics, truncate_metrics
 
@@ -94,14 +95,16 @@ def _optimizer(config: Config, model: torch.nn.Module) -> torch.optim.Optimizer:
 
 
 @torch.no_grad()
-def predict_standardised(model: torch.nn.Module, graph: Data) -> torch.Tensor:
+def predict_standardised(model: torch.nn.Module, graph: Data, out_dim: int | None = None) -> torch.Tensor:
+    """Column 0 (the barrier, standardised) of ``model``'s output in eval mode, detached: an output
+    built as a view of a parameter (``self.bias.expand(n, -1)``) still requires grad under no_grad."""
     model.eval()
-    return model(graph)[:, 0]
+    return checked_output(model, model(graph), graph.num_nodes, out_dim)[:, 0].detach()
 
 
-def validation_pearson(model: torch.nn.Module, graphs: list[Data]) -> float:
+def validation_pearson(model: torch.nn.Module, graphs: list[Data], out_dim: int | None = None) -> float:
     """Mean over validation structures of the Pearson between prediction and label."""
-    scores = [pearson(predict_standardised(model, g).cpu().numpy(), g.y.cpu().numpy()) for g in graphs]
+    scores = [pearson(predict_standardised(model, g, out_dim).cpu().numpy(), g.y.cpu().numpy()) for g in graphs]
     return float(np.mean(scores))
 
 
@@ -160,6 +163,7 @@ def fit(
 
     hparams = {**config.model_hparams, "out_dim": 1 + len(config.data.aux_targets)}
     model = build_model(config.model_name, **hparams).to(target)
+    check_trainable(model)
     optimizer = _optimizer(config, model)
     ema = _weight_average(model, config.train.ema_decay)
     state = {"epoch": 0, "best_val_pearson": -math.inf, "best_epoch": 0, "elapsed": 0.0, "stale": 0}
@@ -242,10 +246,11 @@ def fit(
             losses = []
             for batch in _steps(train_graphs, full_batch):
                 with displaced_edges(batch, config.train.position_noise):
-                    prediction = forward(batch)
+                    prediction = checked_output(model, call_model(forward, model, batch), batch.num_nodes, hparams["out_dim"])
                 loss = offset_weighted_mse(prediction, batch.target, structure_index(batch), weights, config.train.offset_weight)
-                if not torch.isfinite(loss):
-                    raise SymgnnError(f"training diverged at epoch {epoch} (loss {loss.item()}); lower train.lr")
+                if not torch.isfinite(loss):  # updated: any optimiser step taken, in this run or before a resume
+                    updated = state["epoch"] > 0 or bool(losses)
+                    raise SymgnnError(nonfinite_loss_message(model, prediction, loss, epoch, updated))
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if config.train.grad_clip:
@@ -258,9 +263,12 @@ def fit(
             if epoch % config.train.eval_every == 0 or epoch == config.train.epochs:
                 evaluated = _evaluated_model(model, ema)
                 if val_graphs:
-                    score = validation_pearson(evaluated, val_graphs)
+                    score = validation_pearson(evaluated, val_graphs, hparams["out_dim"])
                     record["val_pearson"] = score
-                    improved = score > state["best_val_pearson"]
+                    improved = _improves(score, state)
+                    if math.isnan(score) and state["best_epoch"] == 0:
+                        log(f"epoch {epoch}: validation Pearson is NaN (a constant prediction on a validation "
+                            "structure?); best.pt holds this epoch's model until a score is a number")
                 else:  # nothing to select on: best.pt follows the latest epoch, so it ends as the final model
                     score, improved = math.nan, True
                 if improved:
@@ -340,6 +348,15 @@ def _resumed_budget_changed(saved: dict[str, Any], config: Config, last_path: Pa
                           "it was started with (only train.epochs, train.max_minutes, compile and keep_freed_memory may "
                           f"change){where}")
     return any(key in ("train.epochs", "train.max_minutes") for key in changed)
+
+
+def _improves(score: float, state: dict[str, Any]) -> bool:
+    """Whether ``score`` beats the best validation Pearson so far. NaN (a constant prediction) ranks
+    below every number, but the first evaluation is always kept, so that best.pt exists."""
+    if state["best_epoch"] == 0:
+        return True
+    best = state["best_val_pearson"]
+    return not math.isnan(score) and (math.isnan(best) or score > best)
 
 
 def _weight_average(model: torch.nn.Module, decay: float | None) -> AveragedModel | None:
