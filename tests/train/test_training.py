@@ -199,6 +199,8 @@ def test_config_errors_name_the_problem(tmp_path):
         ("train: {eval_every: 0}", r"train\.eval_every must be positive, got 0"),
         ("train: {epochs: -3}", r"train\.epochs must be positive"),
         ("train: {lr: 0}", r"train\.lr must be positive"),
+        ("train: {max_minutes: 0}", r"train\.max_minutes must be positive, got 0 \(use null for no time limit\)"),
+        ("train: {patience: 0}", r"train\.patience must be positive, got 0 \(use null for no early stopping\)"),
         ("train: {aux_weight: -1}", r"train\.aux_weight must be non-negative"),
         ("data: {cutoff: 0}", r"data\.cutoff must be positive"),
         ("data: {train: train0}", r"data\.train must be a list of names, e\.g\. \[train0, train1\], got 'train0'"),

@@ -141,6 +141,12 @@ def _check_scalar(value: Any, hint: Any, where: str) -> None:
         raise SymgnnError(f"{where} must be {' or '.join(name for name, _ in scalars)}, got {value!r}")
 
 
+#: settings that null turns off, and what it means (a 0 on the command line, e.g. --max-minutes 0, may
+#: mean the same, but in a config 0 is refused: it reads as a budget of nothing)
+_NULL_MEANS = {"train.max_minutes": "no time limit", "train.grad_clip": "no gradient clipping",
+               "train.patience": "no early stopping"}
+
+
 def _check_ranges(config: Config, source: str) -> None:
     """Refuse values of the right kind that no run could use (a zero validation interval, an unknown
     schedule that would otherwise fall back to another), naming the key."""
@@ -153,7 +159,8 @@ def _check_ranges(config: Config, source: str) -> None:
                 "train.max_minutes": t.max_minutes, "train.grad_clip": t.grad_clip, "train.patience": t.patience}
     for key, value in positive.items():
         if value is not None and not value > 0:
-            raise SymgnnError(f"{source}: {key} must be positive, got {value}")
+            off = f" (use null for {_NULL_MEANS[key]})" if key in _NULL_MEANS else ""
+            raise SymgnnError(f"{source}: {key} must be positive, got {value}{off}")
     for key, value in {"train.weight_decay": t.weight_decay, "train.aux_weight": t.aux_weight,
                        "train.offset_weight": t.offset_weight}.items():
         if value < 0:
