@@ -246,7 +246,8 @@ def fit(
             losses = []
             for batch in _steps(train_graphs, full_batch):
                 with displaced_edges(batch, config.train.position_noise):
-                    prediction = checked_output(model, call_model(forward, model, batch), batch.num_nodes, hparams["out_dim"])
+                    output = call_model(forward, model, batch)
+                prediction = checked_output(model, output, batch.num_nodes, hparams["out_dim"])
                 loss = offset_weighted_mse(prediction, batch.target, structure_index(batch), weights, config.train.offset_weight)
                 if not torch.isfinite(loss):  # updated: any optimiser step taken, in this run or before a resume
                     updated = state["epoch"] > 0 or bool(losses)
