@@ -114,8 +114,9 @@ class Predictor:
             model_name=payload["model_name"],
             model_hparams=dict(payload["model_hparams"]),
             device=target,
-            metadata={k: payload[k] for k in ("config", "epoch", "best_val_pearson", "data_dir_samples", "train_names",
-                                              "trained_on_bulk") if k in payload},
+            metadata={"checkpoint": str(name_or_path), "checkpoint_file": str(path),
+                      **{k: payload[k] for k in ("config", "epoch", "best_val_pearson", "data_dir_samples", "train_names",
+                                                 "trained_on_bulk") if k in payload}},
             species=[int(z) for z in payload["species"]] if "species" in payload else None,
         )
 

@@ -162,6 +162,97 @@ def test_explaining_a_slab_with_the_shipped_model_warns_like_predict(tmp_path):
                      explainer=ExplainConfig(epochs=2))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        explain_structure(Predictor.from_checkpoint("cuzr64"), slab, [0], None, tmp_path / "out", run, log=lambda *_: None)
+        manifest = explain_structure(Predictor.from_checkpoint("cuzr64"), slab, [0, 1], None, tmp_path / "out", run,
+                                     log=lambda *_: None)
     messages = [str(w.message) for w in caught]
     assert any(m.startswith("slab: open along z, but the model was trained on bulk") for m in messages)
+    # each said once, naming the structure (not again for every receptive field), and kept in the manifest
+    descriptors = [m for m in messages if "structure descriptors far outside" in m]
+    assert len(descriptors) == 1 and descriptors[0].startswith("slab: ")
+    assert manifest["warnings"] == list(dict.fromkeys(messages))
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["warnings"] == manifest["warnings"]
+
+
+def test_requests_that_cannot_be_explained_are_refused_before_any_work(tmp_path):
+    """Out-of-range atoms, --top-k below 1, --hops below the model's layers and an empty --atoms are
+    one error line each, and nothing is written; repeated atoms are explained once."""
+    structure_file = _xyz(random_structure(60, seed=5), tmp_path / "box.xyz")
+    checkpoint = _checkpoint(tmp_path / "model.pt")
+    runner = CliRunner()
+
+    def explain(*extra: str, out: str = "o"):
+        return runner.invoke(app, ["explain", str(checkpoint), str(structure_file), "--out", str(tmp_path / out),
+                                   "--epochs", "2", "--sanity-atoms", "0", "--no-figures", *extra])
+
+    for extra, message in [
+        (["--atoms", "3,60"], "--atoms: 60 is outside 0..59 (0-based indices: the index column of predict's CSV)"),
+        (["--atoms", ""], "--atoms: no atom index given"),
+        (["--sample", "61"], "--sample 61: must be between 1 and the 60 atoms of the structure"),
+        (["--atoms", "3", "--top-k", "0"], "--top-k 0: must be at least 1 (edges kept as the explanation)"),
+        (["--atoms", "3", "--hops", "1"], "--hops 1: smaller than the model's 2 message-passing layers"),
+        (["--atoms", "3", "--epochs", "0"], "--epochs 0: must be at least 1"),
+        (["--atoms", "3", "--lr", "-1"], "--lr -1.0: must be positive"),
+    ]:
+        result = explain(*extra)
+        assert result.exit_code != 0 and str(result.exception).startswith(message), (extra, result.exception)
+        assert not (tmp_path / "o" / "manifest.json").exists() and not list((tmp_path / "o").glob("atom_*"))
+    repeated = explain("--atoms", "3,3,5", out="repeated")
+    assert repeated.exit_code == 0, repeated.output
+    assert "1 repeated index dropped" in repeated.output
+    assert json.loads((tmp_path / "repeated" / "manifest.json").read_text())["atoms"] == [3, 5]
+    stats = runner.invoke(app, ["explain-stats", str(tmp_path / "repeated"), "--top-k", "-3"])
+    assert str(stats.exception) == "--top-k -3: must be at least 1 (selected edges per atom)"
+
+
+def test_overwrite_replaces_the_earlier_run_and_keeps_the_users_files(tmp_path):
+    """--overwrite into a directory holding another run's atoms leaves one run there: the earlier
+    atoms' files go (a file the user added stays); the manifest names the checkpoint; the xyz and
+    JSON name atoms by 0-based index and by the file's own id."""
+    from ase.io import read
+
+    from symgnn.io.lammps_dump import write_lammps_dump
+    from symgnn.io.read import read_structure
+
+    structure = random_structure(60, seed=5)
+    structure.arrays["id"] = np.arange(100, 160)[::-1].astype(float)  # a dump whose ids run backwards
+    dump = write_lammps_dump(tmp_path / "box.dump", structure)
+    checkpoint = _checkpoint(tmp_path / "model.pt")
+    out = tmp_path / "o"
+    common = ["--out", str(out), "--epochs", "2", "--sanity-atoms", "0", "--no-figures"]
+    runner = CliRunner()
+    first = runner.invoke(app, ["explain", str(checkpoint), str(dump), "--atoms", "2,5", *common])
+    assert first.exit_code == 0, first.output
+    (out / "atom_00005" / "notes.txt").write_text("mine")
+    second = runner.invoke(app, ["explain", str(checkpoint), str(dump), "--atoms", "7", "--overwrite", *common])
+    assert second.exit_code == 0, second.output
+    assert sorted(p.name for p in out.glob("atom_*")) == ["atom_00005", "atom_00007"]
+    assert [p.name for p in (out / "atom_00005").iterdir()] == ["notes.txt"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["atoms"] == [7] and manifest["model"]["checkpoint"] == str(checkpoint)
+    assert manifest["warnings"] == []
+    loaded = read_structure(dump)
+    xyz = read(out / "atom_00007" / "importance.xyz")
+    np.testing.assert_array_equal(xyz.arrays["id"], loaded.atom_ids()[xyz.arrays["index"]])
+    explanation = json.loads((out / "atom_00007" / "explanation.json").read_text())
+    assert explanation["id"] == int(loaded.atom_ids()[7])
+    assert explanation["nodes"]["index"][explanation["center"]] == 7
+
+
+def test_explain_stats_reports_broken_results_in_one_line(tmp_path):
+    from symgnn.errors import SymgnnError
+    from symgnn.explain.writers import load_results
+
+    structure_file = _xyz(random_structure(60, seed=5), tmp_path / "box.xyz")
+    out = tmp_path / "o"
+    result = CliRunner().invoke(app, ["explain", str(_checkpoint(tmp_path / "model.pt")), str(structure_file), "--atoms",
+                                      "3", "--out", str(out), "--epochs", "2", "--sanity-atoms", "0", "--no-figures"])
+    assert result.exit_code == 0, result.output
+    explanation = out / "atom_00003" / "explanation.json"
+    explanation.write_text(explanation.read_text()[:500])
+    with pytest.raises(SymgnnError, match=r"atom_00003/explanation.json: truncated or corrupt \(.*\); re-run"):
+        load_results(out)
+    (out / "manifest.json").write_text("{bad")
+    with pytest.raises(SymgnnError, match="manifest.json: truncated or corrupt"):
+        load_results(out)
+    with pytest.raises(SymgnnError, match="nowhere: directory not found"):
+        load_results(tmp_path / "nowhere")

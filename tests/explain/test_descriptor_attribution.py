@@ -119,3 +119,16 @@ def test_csv_round_trip_and_summary(box, tmp_path):
     assert profile["distance"] == sorted(profile["distance"]) and len(profile["distance"]) == 21
     ranked = [e["mean_abs_ev"] for e in summary["top_columns"]]
     assert ranked == sorted(ranked, reverse=True)
+
+
+def test_a_single_draw_has_no_spread(box, tmp_path):
+    """One draw gives no spread to report: an empty cell, not 0 (which would read as certainty)."""
+    model = _fitted()
+    data = prepare_graph(model, build_graph(box, 4.0))
+    groups = descriptor_groups(NAMES)
+    (result,) = attribute_descriptors(model, data, [receptive_field(data, 0, 2)], groups, 0.3, draws=1)
+    assert np.isnan(result.spreads).all()
+    loaded = load_attribution(write_attribution(tmp_path / "one.csv", result, groups, overwrite=False))
+    assert {row["spread_ev"] for row in loaded.groups} == {None}
+    (two,) = attribute_descriptors(model, data, [receptive_field(data, 0, 2)], groups, 0.3, draws=2)
+    assert np.isfinite(two.spreads).all() and two.spreads.max() > 0

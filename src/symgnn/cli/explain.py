@@ -85,7 +85,7 @@ def register(app: typer.Typer) -> None:
             explainer=ExplainConfig(epochs=epochs, lr=lr, edge_size=edge_size, edge_reduction=edge_reduction,
                                     edge_ent=edge_ent, batch_size=batch_size, seed=seed),
         )
-        manifest = explain_structure(predictor, loaded, _parse_atoms(atoms) if atoms else None, sample, target, run,
+        manifest = explain_structure(predictor, loaded, None if atoms is None else _parse_atoms(atoms), sample, target, run,
                                      log=typer.echo)
         _echo_fidelity(manifest["fidelity"])
         typer.echo(f"wrote {target}")
@@ -101,10 +101,13 @@ def register(app: typer.Typer) -> None:
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing summary."),
     ) -> None:
         """Statistics over explained atoms: distances, edge lengths, bond angles, H1 cycles, fidelity."""
+        from symgnn.errors import SymgnnError
         from symgnn.explain.run import explain_stats
         from symgnn.explain.stats import StatsConfig
         from symgnn.explain.writers import load_results
 
+        if top_k is not None and top_k < 1:
+            raise SymgnnError(f"--top-k {top_k}: must be at least 1 (selected edges per atom)")
         manifest, _ = load_results(results)
         config = StatsConfig(top_k=top_k or int(manifest.get("top_k", 50)), local_radius=local_radius,
                              max_edge_length=max_edge_length, n_random=random_sets)

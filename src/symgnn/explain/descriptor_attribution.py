@@ -149,7 +149,8 @@ class DescriptorAttribution:
         prediction: the unoccluded prediction (eV).
         deltas: :math:`\\Delta_g` (eV) for every group, aligned with ``groups``.
         spreads: standard deviation over the draws of the replaced prediction (eV), per group: how
-            much :math:`\\Delta_g` depends on which atoms stood in.
+            much :math:`\\Delta_g` depends on which atoms stood in (NaN for a single draw, which has
+            no spread; written as an empty cell).
         without_edges: :math:`\\hat y(x) - \\hat y(\\text{all edges silenced})` (eV), or ``None``
             for a model that cannot silence edges.
     """
@@ -222,8 +223,9 @@ def attribute_descriptors(model: nn.Module, data, fields: Sequence[ReceptiveFiel
         if getattr(model, "supports_edge_mask", False):
             silenced = predict_with_mask(model, graph_on(field.data, device), torch.zeros(field.num_edges))[field.center]
             without_edges = float(values[0] - float(silenced) * label_std)
+        spreads = replaced.std(0) if draws > 1 else np.full(len(groups), np.nan)  # one draw has no spread
         results.append(DescriptorAttribution(field.atom, float(values[0]), values[0] - replaced.mean(0),
-                                             replaced.std(0), without_edges))
+                                             spreads, without_edges))
     return results
 
 
@@ -241,7 +243,8 @@ def write_attribution(path: Path, attribution: DescriptorAttribution, groups: Se
             writer.writerow([rank, group.name, group.kind, group.scale, group.neighbour or "",
                              "" if group.distance is None else f"{group.distance:.2f}",
                              "" if group.degree is None else group.degree, len(group.columns),
-                             f"{attribution.deltas[g]:.6g}", f"{attribution.spreads[g]:.6g}"])
+                             f"{attribution.deltas[g]:.6g}",
+                             "" if np.isnan(attribution.spreads[g]) else f"{attribution.spreads[g]:.6g}"])
         if attribution.without_edges is not None:
             writer.writerow(["", "all edges (message passing)", "edges", "all", "", "", "", "",
                              f"{attribution.without_edges:.6g}", ""])

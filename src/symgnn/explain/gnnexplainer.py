@@ -69,8 +69,11 @@ class ExplainConfig:
     def __post_init__(self) -> None:
         if self.edge_reduction not in ("sum", "mean"):
             raise SymgnnError(f"edge_reduction must be 'sum' or 'mean', got {self.edge_reduction!r}")
-        if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
-            raise SymgnnError("epochs and batch_size must be >= 1 and lr > 0")
+        for key in ("epochs", "batch_size"):
+            if getattr(self, key) < 1:
+                raise SymgnnError(f"--{key.replace('_', '-')} {getattr(self, key)}: must be at least 1")
+        if not self.lr > 0:
+            raise SymgnnError(f"--lr {self.lr}: must be positive")
 
     def to_dict(self) -> dict:
         return asdict(self)

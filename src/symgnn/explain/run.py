@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from symgnn.data.structure import Structure
-from symgnn.errors import SymgnnError
+from symgnn.errors import InputWarning, SymgnnError
 from symgnn.explain.descriptor_attribution import DEFAULT_DRAWS
 from symgnn.explain.fidelity import DEFAULT_KS, atom_fidelity, summarise_fidelity
 from symgnn.explain.gnnexplainer import ExplainConfig, check_exact, explain_fields, prepare_graph
@@ -20,6 +21,7 @@ from symgnn.explain.sanity import sanity_check
 from symgnn.explain.subgraph import receptive_field
 from symgnn.explain.writers import atom_dir, load_atom, load_results, write_atom, write_json
 from symgnn.io.atomic import refuse_to_overwrite
+from symgnn.nn.descriptor_input import OutOfDistributionWarning
 
 
 def pick_atoms(predictions: np.ndarray, count: int, seed: int = 0) -> list[int]:
@@ -51,27 +53,82 @@ class ExplainRun:
     explainer: ExplainConfig = field(default_factory=ExplainConfig)
 
 
+def check_request(model, structure: Structure, atoms: Sequence[int] | None, sample: int | None, run: ExplainRun) -> list[int] | None:
+    """Refuse, before any work, what cannot be explained: atoms outside the structure, a sample of
+    more atoms than it has, fewer than one selected edge, and a receptive field smaller than the
+    model's (its predictions would then differ from the whole structure's). Returns ``atoms`` with
+    repeats dropped (each atom is explained once)."""
+    n = len(structure)
+    if run.top_k < 1:
+        raise SymgnnError(f"--top-k {run.top_k}: must be at least 1 (edges kept as the explanation)")
+    layers = receptive_hops(model)
+    if run.hops is not None and run.hops < layers:
+        raise SymgnnError(f"--hops {run.hops}: smaller than the model's {layers} message-passing layers, so a "
+                          "field would not hold everything the prediction depends on (omit --hops, or give "
+                          f"at least {layers})")
+    if atoms is None:
+        if not 0 < int(sample or 0) <= n:
+            raise SymgnnError(f"--sample {sample}: must be between 1 and the {n} atoms of the structure")
+        return None
+    atoms = list(dict.fromkeys(int(a) for a in atoms))
+    bad = [a for a in atoms if not 0 <= a < n]
+    if bad:
+        raise SymgnnError(f"--atoms: {bad[0]} is outside 0..{n - 1} (0-based indices: the index column of predict's CSV)")
+    return atoms
+
+
 def explain_structure(predictor, structure: Structure, atoms: Sequence[int] | None, sample: int | None,
                       out: Path, run: ExplainRun, log=print) -> dict:
     """Explain ``atoms`` (or ``sample`` atoms picked by :func:`pick_atoms`) of ``structure``; write the
-    per-atom files, figures and ``manifest.json`` into ``out``; return the manifest."""
-    from symgnn.explain.figures import global_view, local_view
+    per-atom files, figures and ``manifest.json`` into ``out``; return the manifest.
 
+    The warnings ``predict`` would give for the structure (free surfaces, descriptors or barriers
+    outside the training data, a structure the model was trained on) are given once and recorded
+    in the manifest under ``warnings``: an explanation of a meaningless value explains nothing. With
+    ``run.overwrite``, atom folders of an earlier run into ``out`` that this run does not explain
+    are removed, so the directory holds one run."""
     manifest_path = out / "manifest.json"
     refuse_to_overwrite([manifest_path], run.overwrite)
     model = predictor.model.eval()
-    data = prepare_graph(model, predictor.graph(structure))
-    predictor.warn_free_surfaces(structure)
-    start = time.perf_counter()
-    full = predictor.predict_graph(data)
-    full_seconds = time.perf_counter() - start
-    predictor.check_plausible(structure.name, full)  # an explanation of a meaningless value explains nothing
+    requested = atoms
+    atoms = check_request(model, structure, atoms, sample, run)
+    if atoms is not None and len(atoms) < len(requested):
+        log(f"--atoms: {len(requested) - len(atoms)} repeated {'index' if len(requested) - len(atoms) == 1 else 'indices'} "
+            "dropped; each atom is explained once")
+    earlier_atoms = _earlier_atoms(manifest_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = prepare_graph(model, predictor.graph(structure))
+        if predictor.trained_on(structure):
+            warnings.warn(f"{structure.name}: in this model's training data, so the explanations are of fitted values, "
+                          "not of held-out predictions", InputWarning, stacklevel=2)
+        predictor.warn_free_surfaces(structure)
+        start = time.perf_counter()
+        full = predictor.predict_graph(data)
+        full_seconds = time.perf_counter() - start
+        predictor.check_plausible(structure.name, full)
+    distinct = {str(w.message): w.category for w in caught}  # an ensemble's members say the same thing
+    for message, category in distinct.items():  # given here, once each, and kept in the manifest
+        warnings.warn(message, category, stacklevel=2)
+    recorded_warnings = list(distinct)
     if atoms is None:
         atoms = pick_atoms(full, int(sample or 0), run.explainer.seed)
-    atoms = [int(a) for a in atoms]
-    bad = [a for a in atoms if not 0 <= a < len(structure)]
-    if bad:
-        raise SymgnnError(f"--atoms: {bad[0]} is outside 0..{len(structure) - 1}")
+    with warnings.catch_warnings():  # the fields are parts of the structure reported on above
+        warnings.simplefilter("ignore", OutOfDistributionWarning)
+        manifest = _explain_atoms(predictor, model, data, structure, atoms, out, run, log)
+    manifest["speed"]["full_graph_forward_seconds"] = round(full_seconds, 3)
+    manifest["warnings"] = recorded_warnings
+    write_json(manifest_path, manifest, overwrite=run.overwrite)
+    _remove_atom_folders(out, [a for a in earlier_atoms if a not in atoms])
+    return manifest
+
+
+def _explain_atoms(predictor, model, data, structure: Structure, atoms: list[int], out: Path, run: ExplainRun,
+                   log) -> dict:
+    """Explain ``atoms`` on their receptive fields and write their files; the manifest (without the
+    warnings and the full-graph timing, which the caller adds)."""
+    from symgnn.explain.figures import global_view, local_view
+
     hops = receptive_hops(model) if run.hops is None else run.hops
     fields = [receptive_field(data, a, hops) for a in atoms]
     worst = check_exact(model, data, fields)
@@ -82,6 +139,7 @@ def explain_structure(predictor, structure: Structure, atoms: Sequence[int] | No
     explain_seconds = time.perf_counter() - start
     log(f"explained in {explain_seconds:.1f} s ({60 * len(atoms) / explain_seconds:.2f} atoms/min)")
     labels = structure.labels
+    file_ids = structure.atom_ids()
     fidelities = []
     start = time.perf_counter()
     for explanation in explanations:
@@ -89,7 +147,7 @@ def explain_structure(predictor, structure: Structure, atoms: Sequence[int] | No
         fidelities.append(fid)
         atom = explanation.field.atom
         write_atom(out, explanation, predictor.label_mean, predictor.label_std, run.top_k, fid,
-                   None if labels is None else float(labels[atom]), run.overwrite)
+                   None if labels is None else float(labels[atom]), run.overwrite, file_ids=file_ids)
         if run.figures:
             loaded = load_atom(atom_dir(out, atom) / "explanation.json")
             global_view(loaded, run.top_k, atom_dir(out, atom) / "global.png")
@@ -104,7 +162,8 @@ def explain_structure(predictor, structure: Structure, atoms: Sequence[int] | No
         log(f"sanity: Spearman trained vs reseeded {sanity['mean_trained_reseeded']:.3f}, "
             f"trained vs randomised weights {sanity['mean_trained_randomised']:.3f}")
     manifest = {
-        "model": {"name": predictor.model_name, "hparams": predictor.model_hparams, "cutoff": predictor.cutoff},
+        "model": {"checkpoint": predictor.metadata.get("checkpoint"), "file": predictor.metadata.get("checkpoint_file"),
+                  "name": predictor.model_name, "hparams": predictor.model_hparams, "cutoff": predictor.cutoff},
         "structure": structure.name,
         "num_atoms": len(structure),
         "atoms": atoms,
@@ -117,14 +176,37 @@ def explain_structure(predictor, structure: Structure, atoms: Sequence[int] | No
                             "max_deviation_from_full_graph": worst},
         "speed": {"threads": _threads(), "explain_seconds": round(explain_seconds, 2),
                   "atoms_per_minute": round(60 * len(atoms) / explain_seconds, 3),
-                  "full_graph_forward_seconds": round(full_seconds, 3),
                   "fidelity_and_files_seconds": round(fidelity_seconds, 2)},
         "fidelity": summarise_fidelity(fidelities),
         "sanity": sanity,
         "descriptors": descriptors,
     }
-    write_json(manifest_path, manifest, overwrite=run.overwrite)
     return manifest
+
+
+#: the files ``symgnn explain`` writes into an atom's folder (only these are ever removed)
+ATOM_FILES = ("edges.csv", "explanation.json", "importance.xyz", "global.png", "local.png", "descriptors.csv")
+
+
+def _earlier_atoms(manifest_path: Path) -> list[int]:
+    """The atoms an earlier run recorded in ``manifest_path`` (none when there is no readable one)."""
+    import json
+
+    try:
+        return [int(a) for a in json.loads(manifest_path.read_text(encoding="utf-8")).get("atoms", [])]
+    except (OSError, ValueError, TypeError, AttributeError):
+        return []
+
+
+def _remove_atom_folders(out: Path, atoms: list[int]) -> None:
+    """Remove the files of an earlier run's atoms (``--overwrite``), and their folders when that
+    leaves them empty: anything else a user put there stays."""
+    for atom in atoms:
+        folder = atom_dir(out, atom)
+        for name in ATOM_FILES:
+            (folder / name).unlink(missing_ok=True)
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def _attribute_descriptors(model, data, fields, label_std: float, run: ExplainRun, out: Path, log) -> dict | None:

@@ -2,14 +2,17 @@
 
 Layout of ``symgnn explain --out DIR``::
 
-    DIR/manifest.json                 run settings, atoms, timing, fidelity and sanity summaries
-    DIR/atom_<id>/edges.csv           every receptive-field edge, most important first
-    DIR/atom_<id>/explanation.json    nodes (ids, species, unwrapped offsets, hops), edges, fidelity
-    DIR/atom_<id>/importance.xyz      receptive field for OVITO: importance per atom, target flagged
-    DIR/atom_<id>/global.png, local.png   the paper's two views
-    DIR/atom_<id>/descriptors.csv     models with descriptor inputs: each descriptor group's effect
-                                      (symgnn.explain.descriptor_attribution)
+    DIR/manifest.json                  checkpoint, run settings, atoms, warnings, timing, fidelity, sanity
+    DIR/atom_<index>/edges.csv         every receptive-field edge, most important first
+    DIR/atom_<index>/explanation.json  nodes (index, id, species, unwrapped offsets, hops), edges, fidelity
+    DIR/atom_<index>/importance.xyz    receptive field for OVITO: importance per atom, target flagged
+    DIR/atom_<index>/global.png, local.png   the paper's two views
+    DIR/atom_<index>/descriptors.csv   models with descriptor inputs: each descriptor group's effect
+                                       (symgnn.explain.descriptor_attribution)
 
+Atoms are named by their 0-based ``index`` in the structure as read (``--atoms``, the ``source``
+and ``target`` of ``edges.csv``, the folder names; a LAMMPS dump's atoms are sorted by id), and
+``id`` is the file's own (a dump's ``id`` column, else index + 1), as in ``symgnn predict``'s CSV.
 ``importance`` of an atom is the sum of the importance of the edges it is an end of (both
 directions); the target has ``target = 1``. Positions in ``importance.xyz`` are unwrapped around
 the target (which sits at the origin), so an open-boundary viewer shows the field in one piece.
@@ -57,15 +60,20 @@ def write_json(path: Path, payload: Any, overwrite: bool) -> Path:
 
 def write_atom(
     out: Path, explanation: AtomExplanation, label_mean: float, label_std: float, top_k: int,
-    fidelity: dict | None, label: float | None, overwrite: bool,
+    fidelity: dict | None, label: float | None, overwrite: bool, file_ids: np.ndarray | None = None,
 ) -> list[Path]:
-    """Write ``edges.csv``, ``explanation.json`` and ``importance.xyz`` of one atom."""
+    """Write ``edges.csv``, ``explanation.json`` and ``importance.xyz`` of one atom.
+
+    Atoms are named by their 0-based ``index`` in the structure (what ``--atoms`` and ``edges.csv``
+    use) and, beside it, by ``id``: ``file_ids`` (the structure's own, e.g. a LAMMPS dump's ``id``
+    column; :meth:`Structure.atom_ids`), else index + 1."""
     field = explanation.field
     folder = atom_dir(out, field.atom)
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / "edges.csv", folder / "explanation.json", folder / "importance.xyz"]
     refuse_to_overwrite(paths, overwrite)
     z = field.data.z.numpy()
+    ids = (field.nodes + 1) if file_ids is None else np.asarray(file_ids)[field.nodes]
     source, target = field.data.edge_index.numpy()
     lengths = field.data.edge_vec.double().norm(dim=-1).numpy()
     order = explanation.top_edges(field.num_edges)
@@ -79,6 +87,7 @@ def write_atom(
                              f"{lengths[e]:.4f}", f"{explanation.mask[e]:.6g}", int(rank < top_k)])
     payload = {
         "atom": field.atom,
+        "id": int(ids[field.center]),
         "species": symbol(z[field.center]),
         "prediction": explanation.prediction * label_std + label_mean,
         "masked_prediction": explanation.masked_prediction * label_std + label_mean,
@@ -89,7 +98,8 @@ def write_atom(
         "top_k": top_k,
         "center": field.center,
         "nodes": {
-            "id": field.nodes.tolist(),
+            "index": field.nodes.tolist(),
+            "id": [int(i) for i in ids],
             "z": z.tolist(),
             "offset": np.round(field.offsets, 4).tolist(),
             "hop": field.hops.tolist(),
@@ -103,17 +113,18 @@ def write_atom(
     }
     with atomic_write(paths[1]) as handle:
         json.dump(payload, handle)
-    _write_xyz(paths[2], explanation)
+    _write_xyz(paths[2], explanation, ids)
     return paths
 
 
-def _write_xyz(path: Path, explanation: AtomExplanation) -> None:
+def _write_xyz(path: Path, explanation: AtomExplanation, ids: np.ndarray) -> None:
     from ase import Atoms
     from ase.io import write
 
     field = explanation.field
     atoms = Atoms(numbers=field.data.z.numpy(), positions=field.offsets, pbc=False)
-    atoms.new_array("atom_id", field.nodes.astype(np.int64))
+    atoms.new_array("index", field.nodes.astype(np.int64))
+    atoms.new_array("id", np.asarray(ids, dtype=np.int64))
     atoms.new_array("importance", node_importance(explanation))
     flag = np.zeros(len(atoms), dtype=np.int64)
     flag[field.center] = 1
@@ -153,9 +164,25 @@ class LoadedAtom:
         return self.offsets[self.source] - self.offsets[self.target]
 
 
+def _read_json(path: Path) -> Any:
+    """A JSON file an explain run wrote; a truncated or edited one is one error line naming it."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise SymgnnError(f"{path}: truncated or corrupt ({str(error).splitlines()[0]}); re-run symgnn explain "
+                          "with --overwrite") from None
+
+
 def load_atom(path: Path) -> LoadedAtom:
-    with open(path, encoding="utf-8") as handle:
-        p = json.load(handle)
+    p = _read_json(path)
+    try:
+        return _loaded_atom(p)
+    except (KeyError, TypeError, ValueError) as error:
+        raise SymgnnError(f"{path}: not an explanation written by symgnn explain (missing or bad {error})") from None
+
+
+def _loaded_atom(p: dict) -> LoadedAtom:
     return LoadedAtom(
         atom=int(p["atom"]), species=p["species"], prediction=float(p["prediction"]), label=p.get("label"),
         center=int(p["center"]), z=np.asarray(p["nodes"]["z"]), offsets=np.asarray(p["nodes"]["offset"], dtype=float),
@@ -167,10 +194,13 @@ def load_atom(path: Path) -> LoadedAtom:
 def load_results(results: Path) -> tuple[dict, list[LoadedAtom]]:
     """The manifest and every atom's explanation of a ``symgnn explain`` output directory."""
     manifest_path = results / "manifest.json"
+    if not results.is_dir():
+        raise SymgnnError(f"{results}: directory not found (give the --out directory of symgnn explain)")
     if not manifest_path.is_file():
         raise SymgnnError(f"{results}: not a 'symgnn explain' output directory (no manifest.json)")
-    with open(manifest_path, encoding="utf-8") as handle:
-        manifest = json.load(handle)
+    manifest = _read_json(manifest_path)
+    if not isinstance(manifest, dict):
+        raise SymgnnError(f"{manifest_path}: not a manifest written by symgnn explain")
     paths = [atom_dir(results, int(a)) / "explanation.json" for a in manifest.get("atoms", [])]
     missing = [p for p in paths if not p.is_file()]
     if missing or not paths:
