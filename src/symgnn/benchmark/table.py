@@ -25,14 +25,29 @@ from symgnn.io.atomic import atomic_write
 SPLITS = ("train", "val", "test")
 
 
+def read_record(path: Path) -> dict[str, Any]:
+    """One run record ``runs/<model>-seed<k>.json``, checked: every JSON file in ``runs/`` is read as a
+    record, so a broken or foreign one is refused here, naming it, rather than failing in the table."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        problem = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise SymgnnError(f"{path}: unreadable run record ({problem}); delete it to redo the run") from None
+    seed = record.get("seed") if isinstance(record, dict) else None
+    if (not isinstance(record, dict) or not isinstance(record.get("model"), str) or not isinstance(seed, int)
+            or isinstance(seed, bool) or not isinstance(record.get("splits"), dict)):
+        raise SymgnnError(f"{path}: not a benchmark run record (no model, seed and splits); runs/ holds only the "
+                          "benchmark's records: move it out of runs/")
+    if path.stem != f"{record['model']}-seed{seed}":
+        raise SymgnnError(f"{path}: holds the record of {record['model']}-seed{seed}, not of {path.stem}; "
+                          "move it out of runs/")
+    return record
+
+
 def load_runs(out: str | Path) -> list[dict[str, Any]]:
-    """Every finished run's record in ``<out>/runs/``, in table order (model, then seed)."""
-    records = []
-    for path in sorted(Path(out, "runs").glob("*.json")):
-        try:
-            records.append(json.loads(path.read_text()))
-        except (OSError, json.JSONDecodeError) as error:
-            raise SymgnnError(f"{path}: unreadable run record ({error}); delete it to redo the run") from None
+    """Every finished run's record in ``<out>/runs/`` (each checked by :func:`read_record`), in table
+    order (model, then seed)."""
+    records = [read_record(path) for path in sorted(Path(out, "runs").glob("*.json"))]
     order = {name: k for k, name in enumerate(ALL_MODELS)}
     return sorted(records, key=lambda r: (order.get(r["model"], len(order)), r["model"], r["seed"]))
 
@@ -155,6 +170,22 @@ def _finished_span(runs: list[dict[str, Any]]) -> str:
     return f"on {stamps[0]}" if stamps[0] == stamps[-1] else f"between {stamps[0]} and {stamps[-1]} (UTC)"
 
 
+def _distinct(runs: list[dict[str, Any]], key: str) -> str:
+    """The value of environment ``key`` shared by every run, or each value with "differ between runs"."""
+    values = {(r.get("environment") or {}).get(key) for r in runs} - {None}
+    if not values:
+        return "?"
+    ordered = sorted(values, key=lambda v: (isinstance(v, str), v))
+    return str(ordered[0]) if len(ordered) == 1 else f"{' or '.join(map(str, ordered))} (differ between runs)"
+
+
+def _machine(runs: list[dict[str, Any]]) -> str:
+    """The machine the runs were made on, from every run's environment (not only the first): runs in one
+    folder may have used other ``--threads`` or another machine, and the header must say so."""
+    return (f"{_distinct(runs, 'cpu_count')} CPU cores ({_distinct(runs, 'machine')}), "
+            f"torch threads {_distinct(runs, 'torch_threads')}, torch {_distinct(runs, 'torch')}")
+
+
 def render_markdown(runs: list[dict[str, Any]], ceiling: dict[str, float] | None) -> str:
     """The whole ``results.md``: header (protocol, budget, data, machine), table, noise ceiling, legend."""
     rows = aggregate(runs)
@@ -165,7 +196,7 @@ def render_markdown(runs: list[dict[str, Any]], ceiling: dict[str, float] | None
                   "not comparable to full runs or to the paper.**", ""]
     if runs:
         first = runs[0]
-        protocol, environment = first.get("protocol", {}), first.get("environment", {})
+        protocol = first.get("protocol", {})
         budgets = sorted({r["budget_minutes"] for r in runs if r.get("budget_minutes") is not None})
         seeds = sorted({r["seed"] for r in runs})
         recipe = protocol.get("train_recipe", {})
@@ -186,9 +217,7 @@ def render_markdown(runs: list[dict[str, Any]], ceiling: dict[str, float] | None
             "",
             f"Budget: {budget}; {allocator}. Data: {first.get('data', {}).get('note', '')}.",
             "",
-            f"Machine: {environment.get('cpu_count')} CPU cores ({environment.get('machine')}), "
-            f"{environment.get('torch_threads')} torch thread(s), torch {environment.get('torch')}. "
-            f"Runs finished {_finished_span(runs)}.",
+            f"Machine: {_machine(runs)}. Runs finished {_finished_span(runs)}.",
             "",
             markdown_table(rows),
             "",
