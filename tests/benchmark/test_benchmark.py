@@ -159,5 +159,5 @@ def test_directory_made_before_the_allocator_setting_is_still_accepted(tmp_path)
     del old["train_recipe"]["keep_freed_memory"]
     (tmp_path / "protocol.json").write_text(json.dumps(old))
     check_protocol(tmp_path, Protocol.make(3, quick=False))
-    with pytest.raises(SymgnnError, match=r"train_recipe\.keep_freed_memory differ: train_recipe\.keep_freed_memory=False"):
+    with pytest.raises(SymgnnError, match=r"train_recipe\.keep_freed_memory recorded False, requested True"):
         check_protocol(tmp_path, Protocol.make(3, quick=False, keep_freed_memory=True))

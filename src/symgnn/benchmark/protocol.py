@@ -7,6 +7,13 @@ are the models' own defaults (the paper's released sizes where the paper gives t
 
 ``descriptors`` (hand-made structure descriptors + gradient-boosted trees) is not a torch model: it
 is fitted once, in closed form per tree, with no epochs and no time budget.
+
+Your own model: register it with :func:`symgnn.models.registry.register` and name it among the models
+(``run_benchmark(["my_model"], ...)``, or ``--models my_model`` from a process that registered it). It
+trains under the same recipe with its constructor's defaults, or the hyper-parameters given as
+``run_benchmark(..., model_hparams={"my_model": {"hidden": 64}})``. Hyper-parameters are recorded in
+each run's JSON (``config.model``) but are not part of the protocol: a run already recorded is not
+redone with others, so use a new ``--out`` for other hyper-parameters.
 """
 
 from __future__ import annotations
@@ -138,22 +145,43 @@ def parse_models(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
         raise SymgnnError("--models: give a comma-separated list of models or 'all'")
-    unknown = [name for name in names if name not in ALL_MODELS]
+    return check_model_names(names)
+
+
+def check_model_names(names: list[str]) -> list[str]:
+    """``names`` without repeats, each a benchmark model or a model registered with
+    :func:`symgnn.models.registry.register` (checked before a benchmark writes anything)."""
+    from symgnn.models.registry import available_models
+
+    known = set(ALL_MODELS) | set(available_models())
+    unknown = [name for name in names if name not in known]
     if unknown:
-        raise SymgnnError(f"--models: unknown model(s) {', '.join(unknown)}; known: {', '.join(ALL_MODELS)}, or all")
+        raise SymgnnError(f"--models: unknown model(s) {', '.join(unknown)}; known: {', '.join(ALL_MODELS)}, all, "
+                          "or a model registered with symgnn.models.registry.register")
     return list(dict.fromkeys(names))
 
 
+def hparams_of(model: str, overrides: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The hyper-parameters ``model`` trains with: ``overrides[model]`` when given, else the benchmark's
+    (``MODEL_HPARAMS``; empty, i.e. the constructor's defaults, for a model registered by a user)."""
+    if overrides and model in overrides:
+        return dict(overrides[model])
+    return dict(MODEL_HPARAMS.get(model, {}))
+
+
 def training_config(
-    model: str, seed: int, protocol: Protocol, train: list[str], val: list[str], label_column: str | None = None
+    model: str, seed: int, protocol: Protocol, train: list[str], val: list[str], label_column: str | None = None,
+    hparams: dict[str, Any] | None = None,
 ) -> Config:
-    """The training config of one (model, seed) run under ``protocol``."""
-    if model == DESCRIPTORS or model not in MODEL_HPARAMS:
-        raise SymgnnError(f"{model}: not a torch model of the benchmark")
+    """The training config of one (model, seed) run under ``protocol``; ``hparams`` default to
+    :func:`hparams_of`. Building the config builds the model once, so an unknown model or a bad
+    hyper-parameter is a :class:`SymgnnError` here."""
+    if model == DESCRIPTORS:
+        raise SymgnnError(f"{model}: not a torch model; the benchmark fits it without a training config")
     return config_from_dict(
         {
             "data": {"train": list(train), "val": list(val), "cutoff": protocol.cutoff, "label_column": label_column},
-            "model": {"name": model, **MODEL_HPARAMS[model]},
+            "model": {"name": model, **(hparams_of(model) if hparams is None else hparams)},
             "train": {
                 **protocol.train_recipe,
                 "seed": int(seed),

@@ -9,14 +9,20 @@ Layout of a benchmark directory ``<out>``:
 
 Resuming is by construction: a run whose JSON exists is skipped; a run directory with ``last.pt``
 but no JSON is continued with ``fit(resume=True)`` (its time budget counts the time already spent);
-a run directory without ``last.pt`` (killed in its first epoch) is started again.
+a run directory without ``last.pt`` (killed in its first epoch) is started again, after removing the
+files a training run writes (any other file there is refused, never deleted).
+
+Nothing a user had is deleted or overwritten: before anything is trained or written, the benchmark
+checks that ``<out>`` is new, empty or a benchmark directory (it holds ``protocol.json``), that
+``protocol.json`` and every ``runs/*.json`` are readable (a JSON file in ``runs/`` that is not a run
+record is refused), that the models and data exist, and that the protocol is the recorded one. A
+``protocol.json`` with no runs yet under it (a command that failed early) does not lock the directory.
 """
 
 from __future__ import annotations
 
 import json
 import platform
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -33,9 +39,12 @@ from symgnn.benchmark.protocol import (
     QUICK_CROP_RADIUS,
     QUICK_DESCRIPTOR_GBR,
     Protocol,
+    check_model_names,
+    hparams_of,
     training_config,
 )
-from symgnn.benchmark.splits import BenchmarkData, full_data, quick_data
+from symgnn.benchmark.splits import BenchmarkData, check_data, full_data, quick_data
+from symgnn.benchmark.table import load_runs, write_tables
 from symgnn.data.structure import Structure
 from symgnn.errors import SymgnnError
 from symgnn.evaluate import Evaluation, evaluate
@@ -93,8 +102,39 @@ def _already_spent(run_dir: Path) -> float:
     return float(load_checkpoint(last).get("train_state", {}).get("elapsed", 0.0))
 
 
-def run_torch_model(model: str, seed: int, protocol: Protocol, data: BenchmarkData, run_dir: Path, log: Log) -> dict[str, Any]:
-    """Train (or resume) one torch model, evaluate its best checkpoint on every split, measure invariance."""
+# What a training run (``fit``) writes into its directory; atomic writes add hidden ``.<name>.*`` temporaries.
+TRAINING_FILES = ("config.yaml", "metrics.jsonl", "last.pt", "best.pt", "summary.json")
+
+
+def _is_training_file(path: Path) -> bool:
+    return path.is_file() and any(path.name == name or path.name.startswith(f".{name}.") for name in TRAINING_FILES)
+
+
+def check_unfinished_run(run_dir: Path) -> None:
+    """Refuse an unfinished run directory (no ``last.pt``) that holds anything a training run does not
+    write: restarting the run clears the directory, and only the benchmark's own files may go."""
+    if not run_dir.exists() or (run_dir / "last.pt").is_file():
+        return
+    if not run_dir.is_dir():
+        raise SymgnnError(f"{run_dir}: not a folder; the benchmark keeps this run's training there: move it elsewhere")
+    foreign = sorted(p.name for p in run_dir.iterdir() if not _is_training_file(p))
+    if foreign:
+        raise SymgnnError(f"{run_dir}: an unfinished run to restart, but it holds files a training run does not "
+                          f"write ({', '.join(foreign)}); move them elsewhere, and rerun")
+
+
+def _clear_unfinished_run(run_dir: Path) -> None:
+    """Remove the training files of a run killed before its first checkpoint, then its directory."""
+    check_unfinished_run(run_dir)
+    for path in run_dir.iterdir():
+        path.unlink()
+    run_dir.rmdir()
+
+
+def run_torch_model(model: str, seed: int, protocol: Protocol, data: BenchmarkData, run_dir: Path, log: Log,
+                    hparams: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train (or resume) one torch model, evaluate its best checkpoint on every split, measure invariance;
+    ``hparams`` default to :func:`~symgnn.benchmark.protocol.hparams_of`."""
     from symgnn.invariance import invariance_error
     from symgnn.predictor import Predictor
     from symgnn.train.loop import fit
@@ -102,9 +142,9 @@ def run_torch_model(model: str, seed: int, protocol: Protocol, data: BenchmarkDa
     start = time.monotonic()
     resume = (run_dir / "last.pt").is_file()
     if run_dir.exists() and not resume:
-        shutil.rmtree(run_dir)  # killed before its first checkpoint: nothing worth keeping
+        _clear_unfinished_run(run_dir)  # killed before its first checkpoint: nothing worth keeping
     spent_before = _already_spent(run_dir)
-    config = training_config(model, seed, protocol, data.train, data.val, data.label_column)
+    config = training_config(model, seed, protocol, data.train, data.val, data.label_column, hparams)
     log(f"{'resume' if resume else 'train'} {run_name(model, seed)}")
     fit(config, data.data_dir, run_dir, resume=resume, device="cpu", progress=False,
         log=lambda line: log(f"  {run_name(model, seed)}: {line}"))
@@ -185,8 +225,10 @@ def run_descriptors(seed: int, protocol: Protocol, data: BenchmarkData, log: Log
     }
 
 
-def run_one(model: str, seed: int, protocol: Protocol, data: BenchmarkData, out: Path, log: Log) -> Path:
-    """Run ``model`` with ``seed`` unless its JSON exists; returns the JSON's path."""
+def run_one(model: str, seed: int, protocol: Protocol, data: BenchmarkData, out: Path, log: Log,
+            hparams: dict[str, Any] | None = None) -> Path:
+    """Run ``model`` with ``seed`` (torch models with ``hparams``, default :func:`hparams_of`) unless
+    its JSON exists; returns the JSON's path."""
     runs = out / "runs"
     result_path = runs / f"{run_name(model, seed)}.json"
     if result_path.is_file():
@@ -196,7 +238,7 @@ def run_one(model: str, seed: int, protocol: Protocol, data: BenchmarkData, out:
     if model == DESCRIPTORS:
         figures = run_descriptors(seed, protocol, data, log)
     else:
-        figures = run_torch_model(model, seed, protocol, data, runs / run_name(model, seed), log)
+        figures = run_torch_model(model, seed, protocol, data, runs / run_name(model, seed), log, hparams)
     record = {
         "model": model,
         "seed": seed,
@@ -234,23 +276,106 @@ def _flatten(settings: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+def read_protocol(out: Path) -> dict[str, Any] | None:
+    """The protocol recorded in ``<out>/protocol.json`` (older records upgraded), ``None`` without one."""
+    path = out / "protocol.json"
+    if not path.exists():
+        return None
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        problem = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise SymgnnError(f"{path}: unreadable benchmark protocol ({problem}); restore it or use another --out") from None
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("train_recipe", {}), dict):
+        raise SymgnnError(f"{path}: not a benchmark protocol (a JSON object of settings); restore it or use another --out")
+    return Protocol.upgrade_record(recorded)
+
+
+def protocol_differences(recorded: dict[str, Any], requested: dict[str, Any]) -> str:
+    """Each setting that differs, with its recorded and requested values; empty when none does."""
+    was, now = _flatten(recorded), _flatten(requested)
+    differing = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
+    return "; ".join(f"{k} recorded {was.get(k)!r}, requested {now.get(k)!r}" for k in differing)
+
+
+def _other_protocol_error(out: Path, differences: str) -> SymgnnError:
+    return SymgnnError(f"{out}: holds a benchmark made under another protocol ({differences}); "
+                       "use another --out or the same settings")
+
+
+def _requested(protocol: Protocol) -> dict[str, Any]:
+    """``protocol`` as it reads back from JSON (tuples as lists), to compare with a recorded one."""
+    return json.loads(json.dumps(protocol.to_dict()))
+
+
+def _write_protocol(out: Path, protocol: Protocol) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out / "protocol.json") as handle:
+        json.dump(_requested(protocol), handle, indent=2)
+
+
 def check_protocol(out: Path, protocol: Protocol) -> None:
     """Record ``protocol`` in ``<out>/protocol.json``, or refuse when the directory holds another one."""
-    path = out / "protocol.json"
-    current = json.loads(json.dumps(protocol.to_dict()))
-    if path.is_file():
-        recorded = Protocol.upgrade_record(json.loads(path.read_text()))
-        if recorded != current:
-            was, now = _flatten(recorded), _flatten(current)
-            differing = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
-            raise SymgnnError(
-                f"{out}: holds a benchmark made under another protocol ({', '.join(differing)} differ: "
-                f"{', '.join(f'{k}={was.get(k)!r}' for k in differing)}); use another --out or the same settings"
-            )
-        return
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_write(path) as handle:
-        json.dump(current, handle, indent=2)
+    recorded = read_protocol(out)
+    if recorded is None:
+        _write_protocol(out, protocol)
+    elif recorded != _requested(protocol):
+        raise _other_protocol_error(out, protocol_differences(recorded, _requested(protocol)))
+
+
+def _holds_runs(out: Path) -> bool:
+    """Whether ``<out>/runs/`` holds anything (a record or a training run made under its protocol)."""
+    runs = out / "runs"
+    return runs.is_dir() and any(runs.iterdir())
+
+
+def check_out(out: Path, models: list[str], seeds: int, protocol: Protocol, log: Log) -> bool:
+    """Check ``out`` before anything is trained or written; returns whether ``protocol.json`` is to be
+    (re)written.
+
+    Refused, with one line naming the file: ``out`` a file, or a non-empty folder without
+    ``protocol.json`` (not a benchmark directory: its files are the user's); an unreadable
+    ``protocol.json``; another protocol while runs exist under the recorded one; an unreadable or
+    foreign ``runs/*.json``; an unfinished run directory holding files training does not write.
+    """
+    if out.exists() and not out.is_dir():
+        raise SymgnnError(f"{out}: not a folder; give --out a new or empty folder, or a benchmark directory")
+    recorded = read_protocol(out)
+    if recorded is None:
+        if out.is_dir() and any(out.iterdir()):
+            raise SymgnnError(f"{out}: not empty and not a benchmark directory (no protocol.json); the benchmark "
+                              "writes only into a new or empty folder or one it made: choose another --out")
+        return True
+    load_runs(out)  # every record readable, before any run is skipped as done or trained
+    for seed in range(seeds):
+        for model in models:
+            if model != DESCRIPTORS and not (out / "runs" / f"{run_name(model, seed)}.json").is_file():
+                check_unfinished_run(out / "runs" / run_name(model, seed))
+    requested = _requested(protocol)
+    if recorded == requested:
+        return False
+    if _holds_runs(out):
+        raise _other_protocol_error(out, protocol_differences(recorded, requested))
+    log(f"{out / 'protocol.json'}: no runs were made under it yet; this command's protocol replaces it")
+    return True
+
+
+def _check_models(models: list[str], protocol: Protocol, overrides: dict[str, dict[str, Any]] | None) -> list[str]:
+    """The models, each known and buildable with its hyper-parameters (``overrides``, see
+    :func:`hparams_of`), checked before anything is written."""
+    models = check_model_names(list(models))
+    stray = sorted(set(overrides or {}) - set(models))
+    if stray:
+        raise SymgnnError(f"model_hparams: {', '.join(stray)} not among the models benchmarked ({', '.join(models)})")
+    bad = sorted(name for name, hparams in (overrides or {}).items() if not isinstance(hparams, dict))
+    if bad:
+        raise SymgnnError(f"model_hparams: give each model a dict of keyword hyper-parameters (not for {', '.join(bad)})")
+    if overrides and DESCRIPTORS in overrides:
+        raise SymgnnError(f"model_hparams: {DESCRIPTORS} is not a torch model; its settings are DESCRIPTOR_GBR")
+    for model in models:
+        if model != DESCRIPTORS:  # building the config builds the model: an unknown name or bad setting fails here
+            training_config(model, 0, protocol, ["train0"], ["train6"], hparams=hparams_of(model, overrides))
+    return models
 
 
 @dataclass
@@ -274,6 +399,7 @@ def run_benchmark(
     quick: bool = False,
     log: Log = print,
     keep_freed_memory: bool = False,
+    model_hparams: dict[str, dict[str, Any]] | None = None,
 ) -> BenchmarkResult:
     """Run every (model, seed) not yet done in ``out`` and rebuild the table after each run.
 
@@ -281,22 +407,30 @@ def run_benchmark(
     interrupted benchmark has one run of as many models as possible. ``keep_freed_memory`` trains
     every run with glibc keeping freed memory (:mod:`symgnn.runtime`): the same numbers epoch by
     epoch, about three times the epochs in a CPU time budget; recorded in the protocol.
-    """
-    from symgnn.benchmark.table import write_tables
 
+    ``models`` may name a model registered with :func:`symgnn.models.registry.register`; it trains
+    with its constructor's defaults, or with ``model_hparams[name]`` (a dict of keyword arguments,
+    which also replaces a built-in model's benchmark settings). Everything is checked (models, data,
+    ``out`` and its records) before anything is written.
+    """
     if seeds < 1:
         raise SymgnnError(f"--seeds must be at least 1, got {seeds}")
     start = time.monotonic()
     out = Path(out)
     protocol = Protocol.make(budget_minutes, quick, keep_freed_memory)
-    check_protocol(out, protocol)
+    models = _check_models(models, protocol, model_hparams)
+    write_protocol = check_out(out, models, seeds, protocol, log)
+    check_data(data_dir, quick)
+    if write_protocol:
+        _write_protocol(out, protocol)
     data = quick_data(data_dir, out, QUICK_CROP_RADIUS) if quick else full_data(data_dir)
     if quick:
         log("QUICK MODE: a smoke test on small crops for a few epochs; the numbers are not comparable to full runs")
     files = []
     for seed in range(seeds):
         for model in models:
-            files.append(run_one(model, seed, protocol, data, out, log))
+            hparams = None if model == DESCRIPTORS else hparams_of(model, model_hparams)
+            files.append(run_one(model, seed, protocol, data, out, log, hparams))
             write_tables(out, data.data_dir)
     csv_path, markdown_path, markdown = write_tables(out, data.data_dir)
     return BenchmarkResult(out, files, csv_path, markdown_path, markdown, time.monotonic() - start)

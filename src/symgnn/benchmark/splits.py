@@ -55,10 +55,16 @@ class BenchmarkData:
         return [self.load(name) for name in self.evaluation[split]]
 
 
-def full_data(data_dir: str | Path | None) -> BenchmarkData:
-    """The dataset's split: train0–train5 / train6, and the test samples the directory holds."""
+def check_data(data_dir: str | Path | None, quick: bool) -> Path:
+    """The resolved dataset directory, once it holds every sample a (quick) benchmark needs; called
+    before the benchmark writes anything, so that missing data leaves no output behind."""
     root = registry.resolve_data_dir(data_dir).resolve()
     present = set(registry.available_samples(root))
+    if quick:
+        missing = [name for name in QUICK_TRAIN + QUICK_VAL if name not in present]
+        if missing:
+            raise SymgnnError(f"{root}: missing {', '.join(missing)}; the quick benchmark crops them")
+        return root
     train, val = registry.split_names("train"), registry.split_names("val")
     missing = [name for name in train + val if name not in present]
     if missing:
@@ -66,6 +72,14 @@ def full_data(data_dir: str | Path | None) -> BenchmarkData:
             f"{root}: missing {', '.join(missing)} (the benchmark trains on {', '.join(train)} and validates on "
             f"{', '.join(val)}); get them with `symgnn download --data {root}`"
         )
+    return root
+
+
+def full_data(data_dir: str | Path | None) -> BenchmarkData:
+    """The dataset's split: train0–train5 / train6, and the test samples the directory holds."""
+    root = check_data(data_dir, quick=False)
+    present = set(registry.available_samples(root))
+    train, val = registry.split_names("train"), registry.split_names("val")
     evaluation = {"train": train, "val": val}
     test = [name for name in registry.split_names("test") if name in present]
     if test:
@@ -76,11 +90,8 @@ def full_data(data_dir: str | Path | None) -> BenchmarkData:
 
 def quick_data(data_dir: str | Path | None, out: Path, radius: float) -> BenchmarkData:
     """Crops of radius ``radius`` Å around atom 0 of train0, train1, train6 (and test samples present)."""
-    root = registry.resolve_data_dir(data_dir).resolve()
+    root = check_data(data_dir, quick=True)
     present = set(registry.available_samples(root))
-    missing = [name for name in QUICK_TRAIN + QUICK_VAL if name not in present]
-    if missing:
-        raise SymgnnError(f"{root}: missing {', '.join(missing)}; the quick benchmark crops them")
     crops = out / "quick-data"
     test = [name for name in registry.split_names("test") if name in present]
     paths: dict[str, str] = {}
