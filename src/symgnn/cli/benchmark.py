@@ -2,10 +2,57 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from pathlib import Path
 from typing import Optional
 
 import typer
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity where the OS reports one, else the CPU count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _warn_oversubscribed(threads: int) -> None:
+    """Warn once when ``--threads`` exceeds the usable CPUs: threads then share cores, every epoch is
+    slower, and a time-budgeted table compares runs that were starved."""
+    from symgnn.errors import InputWarning
+
+    cpus = usable_cpus()
+    if threads > cpus:
+        warnings.warn(f"--threads {threads} is more than the {cpus} CPU(s) this process may use; "
+                      "threads will share cores and each epoch runs slower", InputWarning, stacklevel=2)
+
+
+def import_model_modules(names: list[str]) -> None:
+    """Import each ``--import`` module (a dotted name, found from the working directory too, or a ``.py``
+    file) so that the models it registers with ``symgnn.models.registry.register`` can be benchmarked."""
+    import importlib
+    import importlib.util
+    import sys
+
+    from symgnn.errors import SymgnnError
+
+    for name in names:
+        if name.endswith(".py"):
+            path = Path(name)
+            if not path.is_file():
+                raise SymgnnError(f"--import {name}: no such file")
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[path.stem] = module
+            spec.loader.exec_module(module)
+            continue
+        if "" not in sys.path and str(Path.cwd()) not in sys.path:
+            sys.path.insert(0, str(Path.cwd()))
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            raise SymgnnError(f"--import {name}: {error}") from None
 
 
 def register(app: typer.Typer) -> None:
@@ -20,6 +67,9 @@ def register(app: typer.Typer) -> None:
             None, "--out", help="Benchmark directory (default: runs/benchmark, or runs/benchmark-quick)."),
         quick: bool = typer.Option(False, "--quick", help="Smoke test: 2 epochs on small crops; not comparable."),
         threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (default: torch's)."),
+        imports: Optional[list[str]] = typer.Option(
+            None, "--import", help="Python module or .py file to import first, so that the models it registers "
+                                   "(symgnn.models.registry.register) can be named in --models; repeatable."),
         keep_memory: bool = typer.Option(
             False, "--keep-freed-memory/--no-keep-freed-memory",
             help="Train every run with glibc keeping freed memory: the same numbers epoch by epoch, about 3x the "
@@ -28,7 +78,8 @@ def register(app: typer.Typer) -> None:
         """Train each model with each seed (train0-5, validation train6, best epoch by validation Pearson),
         evaluate on every split present, and write results.csv, results.md and one JSON per run.
 
-        Resumable: runs already in --out are skipped and an interrupted run continues where it stopped."""
+        Resumable: runs already in --out are skipped and an interrupted run continues where it stopped.
+        --out must be new, empty or a benchmark directory; nothing else in it is replaced or deleted."""
         import torch
 
         from symgnn.benchmark.protocol import parse_models
@@ -38,13 +89,19 @@ def register(app: typer.Typer) -> None:
         if threads is not None:
             if threads < 1:
                 raise SymgnnError(f"--threads must be at least 1, got {threads}")
+            _warn_oversubscribed(threads)
             torch.set_num_threads(threads)
         if quick and budget_minutes is not None:
             raise SymgnnError("--quick runs a fixed 2 epochs per model; drop --budget-minutes")
+        import_model_modules(imports or [])
         names = parse_models(models)
         target = out or Path("runs") / ("benchmark-quick" if quick else "benchmark")
-        result = run_benchmark(names, seeds, data, target, budget_minutes, quick, log=typer.echo,
-                               keep_freed_memory=keep_memory)
+        try:
+            result = run_benchmark(names, seeds, data, target, budget_minutes, quick, log=typer.echo,
+                                   keep_freed_memory=keep_memory)
+        except KeyboardInterrupt:  # typer would exit 130 without a word
+            typer.echo(f"interrupted; rerun the same command to resume (finished runs in {target} are kept)", err=True)
+            raise typer.Exit(130) from None
         typer.echo("")
         typer.echo(result.markdown)
         typer.echo(f"{len(result.run_files)} run(s) in {result.seconds / 60:.1f} min; "
