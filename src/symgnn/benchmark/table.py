@@ -228,7 +228,7 @@ def render_markdown(runs: list[dict[str, Any]], ceiling: dict[str, float] | None
         ceiling_text(ceiling),
         "",
         "Columns: r is the Pearson correlation between predicted and computed barriers over all atoms of the "
-        "split (train: train0–train5 together); paper test r is the test Pearson the SymGNN paper "
+        f"split (train: {'the training crops' if quick else 'train0–train5'} together); paper test r is the test Pearson the SymGNN paper "
         "(arXiv:2401.08627) reports; epochs are those run within the budget; s / epoch includes the validation "
         "pass; wall is training plus evaluation; the invariance error is the mean over atoms of the standard "
         "deviation of the prediction (eV) across random rotations and reflections of the validation structure "
