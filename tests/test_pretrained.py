@@ -316,3 +316,17 @@ def test_predict_a_trajectory_frame_by_frame(tmp_path):
         result = runner.invoke(app, ["predict", "cuzr64", str(path), "--frame", selection, "--out", str(tmp_path / "none")])
         assert result.exit_code != 0 and str(result.exception) == message
         assert not list((tmp_path / "none").glob("*"))
+
+
+def test_predict_takes_dataset_sample_names(shared_data, tmp_path):
+    """``symgnn predict cuzr64-split train6 --data DIR`` as ``explain`` and ``inspect`` take it; a bare
+    word that is neither a file nor a sample is named as both."""
+    runner = CliRunner()
+    out = tmp_path / "by-name"
+    result = runner.invoke(app, ["predict", "cuzr64-split", "train6", "--data", str(shared_data), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["train6.csv", "train6.xyz", "train6_parity.png"]
+    for command in (["predict", "cuzr64", "train9", "--out", str(tmp_path / "none")], ["explain", "cuzr64", "train9", "--atoms", "1"]):
+        refused = runner.invoke(app, command)
+        assert str(refused.exception).startswith("train9: no such file, nor a dataset sample (samples: train0, ")
+    assert not (tmp_path / "none").exists()

@@ -58,11 +58,37 @@ def read_file_or_sample(
 
     name = target.removesuffix(".pickle")
     if Path(target).exists() or name not in registry.sample_names():
+        _refuse_unknown_name(target)
         return read_user_structure(Path(target), label_column, types, frame)  # a missing file says so
     if frame not in (None, 0, -1):
         raise SymgnnError(f"--frame {frame}: the dataset sample {name} holds one structure")
     structure = registry.load_sample(name, data_dir)
     return structure if label_column is None else apply_label_column(structure, label_column, Path(target))
+
+
+def _refuse_unknown_name(target: str | Path) -> None:
+    """A bare word that is neither a file nor a sample name (``train9``) is named as both."""
+    from symgnn.data import registry
+
+    path = Path(target)
+    if not path.exists() and not path.suffix and len(path.parts) == 1:
+        raise SymgnnError(f"{target}: no such file, nor a dataset sample (samples: {', '.join(registry.sample_names())})")
+
+
+def resolve_sample_paths(targets: list[Path], data_dir: Path | None) -> list[Path]:
+    """Structure files as given, with dataset sample names (``train6``) replaced by their verified
+    files in ``data_dir`` (default $SYMGNN_DATA), so every command takes both."""
+    from symgnn.data import registry
+
+    resolved = []
+    for target in targets:
+        name = str(target).removesuffix(".pickle")
+        if not Path(target).exists() and name in registry.sample_names():
+            resolved.append(registry.sample_path(name, data_dir))
+        else:
+            _refuse_unknown_name(target)
+            resolved.append(Path(target))
+    return resolved
 
 
 def load_labelled_structures(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from symgnn.cli.common import (
-    DeviceOption, FramesOption, LabelColumnOption, MaxAtomsOption, ModelArgument, OverwriteOption, TypesOption, load_predictor,
+    DataOption, DeviceOption, FramesOption, LabelColumnOption, MaxAtomsOption, ModelArgument, OverwriteOption, TypesOption, load_predictor,
 )
 from symgnn.data.blocks import DEFAULT_MAX_ATOMS
 
@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def predict(
         checkpoint: ModelArgument,
-        structures: list[Path] = typer.Argument(..., help="Structure files: LAMMPS dump or data file, extended XYZ, POSCAR, any ASE format, dataset pickle."),
+        structures: list[Path] = typer.Argument(..., help="Structure files: LAMMPS dump or data file, extended XYZ, POSCAR, any ASE format, dataset pickle; or dataset sample names (train6)."),
         out: Path = typer.Option(Path("predictions"), "--out", help="Output directory."),
         label_column: LabelColumnOption = None,
         types: TypesOption = None,
@@ -33,14 +33,16 @@ def register(app: typer.Typer) -> None:
         max_atoms: MaxAtomsOption = DEFAULT_MAX_ATOMS,
         overwrite: OverwriteOption = False,
         device: DeviceOption = "cpu",
+        data: DataOption = None,
     ) -> None:
         """Predict the barrier of every atom; write <name>.xyz, <name>.csv (and <name>.dump for dumps)."""
         from rich.table import Table
 
-        from symgnn.cli.common import check_unique_stems, output_directory, table_console
+        from symgnn.cli.common import check_unique_stems, output_directory, resolve_sample_paths, table_console
         from symgnn.io.frames import parse_frame_selection
 
         selection = None if frame is None else parse_frame_selection(frame)
+        structures = resolve_sample_paths(structures, data)
         check_unique_stems(structures)
         predictor = load_predictor(checkpoint, device)
         table = Table(title=f"predicted barriers (eV), model {checkpoint}")
