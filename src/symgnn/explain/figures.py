@@ -82,13 +82,17 @@ def local_view(atom: LoadedAtom, top_k: int, path: Path, neighbours: int = 10) -
     edges = np.array([e for e in atom.top_edges(top_k) if atom.source[e] in chosen and atom.target[e] in chosen],
                      dtype=np.int64)
     fig = Figure(figsize=(5.5, 5.5))
-    ax = fig.add_subplot(projection="3d")
+    ax = fig.add_subplot(projection="3d", computed_zorder=False)  # labels above markers, markers above edges
     _draw_edges(ax, atom, edges)
-    ax.scatter(*atom.offsets[shown].T, c=[_colour(z) for z in atom.z[shown]], s=180, edgecolors="k", depthshade=False)
-    ax.scatter(*atom.offsets[atom.center], c=_colour(atom.z[atom.center]), s=420, marker="*", edgecolors="k")
-    for n in shown:
-        ax.text(*atom.offsets[n], f" {symbol(atom.z[n])}", fontsize=7)
-    ax.set_title(f"atom {atom.atom}: {len(edges)} of top {top_k} edges among its {neighbours} nearest atoms")
+    around = shown[shown != atom.center]  # the target is drawn as a star only, so nothing hides it
+    ax.scatter(*atom.offsets[around].T, c=[_colour(z) for z in atom.z[around]], s=160, edgecolors="k",
+               depthshade=False, zorder=2)
+    ax.scatter(*atom.offsets[atom.center], c=_colour(atom.z[atom.center]), s=420, marker="*", edgecolors="k", zorder=3)
+    for n in around:  # each neighbour's distance from the target, beside its marker
+        ax.text(*(atom.offsets[n] * 1.22), f"{atom.distances[n]:.2f}", fontsize=7, ha="center", va="center", zorder=4)
+    ax.set_title(f"atom {atom.atom} ({atom.species}): {len(edges)} of top {top_k} edges among its {neighbours} "
+                 "nearest atoms\n(labels: distance from the target, Å)", fontsize=10)
+    ax.set_xlabel("x (Å)"), ax.set_ylabel("y (Å)"), ax.set_zlabel("z (Å)")
     _legend(ax)
     return _save(fig, path)
 
