@@ -16,3 +16,12 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "train0.pickle").is_file():
         pytest.skip(f"shared dataset not found at {SHARED_DATA} (needs ../shared/data/cuzr64 beside the checkout)")
     return SHARED_DATA
+
+
+@pytest.fixture
+def clean_registry(monkeypatch):
+    """Models a test registers (``symgnn.models.registry.register``) are forgotten after it."""
+    from symgnn.models import registry
+
+    registry._import_all()
+    monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))

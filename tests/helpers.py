@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from torch import nn
 
 from symgnn.data.structure import Structure
 
@@ -24,3 +25,17 @@ def random_structure(num_atoms: int = 120, density: float = 0.064, seed: int = 0
     numbers = rng.choice([29, 40], size=num_atoms, p=[0.64, 0.36])
     arrays = {"barrier": rng.normal(1.6, 0.3, num_atoms), "pot": rng.normal(-4.5, 0.2, num_atoms)} if label else {}
     return Structure(numbers, positions, cell, pbc, arrays, name=f"random{seed}", label_key="barrier" if label else None)
+
+
+
+class LinearOnPositions(nn.Module):
+    """A minimal model that keeps the registry's contract (keyword ``out_dim``, ``forward(data)`` ->
+    ``(num_nodes, out_dim)``): a linear map of each atom's position. Tests register it, or subclasses
+    that break the contract one way or another."""
+
+    def __init__(self, out_dim: int = 1) -> None:
+        super().__init__()
+        self.linear = nn.Linear(3, out_dim)
+
+    def forward(self, data):
+        return self.linear(data.pos)

@@ -29,6 +29,18 @@ def quick_folder(tmp_path):
     return out
 
 
+def unfinished_run(tmp_path, files: dict[str, bytes]):
+    """A quick benchmark folder whose mlp-seed0 run started (an empty metrics.jsonl, no last.pt)
+    and holds ``files`` besides; the folder and the run's directory."""
+    out = quick_folder(tmp_path)
+    run_dir = out / "runs" / "mlp-seed0"
+    run_dir.mkdir(parents=True)
+    (run_dir / "metrics.jsonl").write_text("")
+    for name, content in files.items():
+        (run_dir / name).write_bytes(content)
+    return out, run_dir
+
+
 def quick(models, out, log=None, **kwargs):
     lines = [] if log is None else log
     return run_benchmark(models, 1, SHARED_DATA, out, quick=True, log=lines.append, **kwargs)
@@ -47,11 +59,7 @@ def test_non_benchmark_folder_is_refused_and_kept(tmp_path):
 
 @needs_data
 def test_unfinished_run_with_foreign_files_is_refused_and_kept(tmp_path):
-    out = quick_folder(tmp_path)
-    run_dir = out / "runs" / "mlp-seed0"
-    run_dir.mkdir(parents=True)
-    (run_dir / "metrics.jsonl").write_text("")
-    (run_dir / "notes.txt").write_text("precious\n")
+    out, run_dir = unfinished_run(tmp_path, {"notes.txt": b"precious\n"})
     lines = []
     with pytest.raises(SymgnnError, match=r"mlp-seed0: .*\(notes\.txt\)"):
         quick(["mlp"], out, lines)
@@ -61,11 +69,7 @@ def test_unfinished_run_with_foreign_files_is_refused_and_kept(tmp_path):
 
 @needs_data
 def test_unfinished_run_of_training_files_only_is_restarted(tmp_path):
-    out = quick_folder(tmp_path)
-    run_dir = out / "runs" / "mlp-seed0"
-    run_dir.mkdir(parents=True)
-    (run_dir / "metrics.jsonl").write_text("")
-    (run_dir / ".last.pt.abc123.tmp").write_bytes(b"half")  # left by a kill mid-write
+    out, run_dir = unfinished_run(tmp_path, {".last.pt.abc123.tmp": b"half"})  # left by a kill mid-write
     quick(["mlp"], out)
     assert (out / "runs" / "mlp-seed0.json").is_file() and not (run_dir / ".last.pt.abc123.tmp").exists()
 

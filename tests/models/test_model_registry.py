@@ -11,24 +11,8 @@ import pytest
 from torch import nn
 
 from symgnn.errors import SymgnnError
-from symgnn.models import registry
 from symgnn.models.registry import build_model, register
-
-
-@pytest.fixture
-def clean_registry(monkeypatch):
-    """Registrations made by a test are undone after it."""
-    registry._import_all()
-    monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))
-
-
-class Tiny(nn.Module):
-    def __init__(self, out_dim: int = 1) -> None:
-        super().__init__()
-        self.linear = nn.Linear(3, out_dim)
-
-    def forward(self, data):
-        return self.linear(data.pos)
+from tests.helpers import LinearOnPositions
 
 
 def test_a_built_in_name_is_refused_at_the_users_decorator():
@@ -55,22 +39,23 @@ def test_a_built_in_name_is_refused_at_the_users_decorator():
 
 
 def test_two_user_models_under_one_name_are_refused_but_a_rerun_replaces(clean_registry):
-    register("tiny_user")(Tiny)
-    assert isinstance(build_model("tiny_user"), Tiny)
+    register("tiny_user")(LinearOnPositions)
+    assert isinstance(build_model("tiny_user"), LinearOnPositions)
 
-    class Other(Tiny):
+    class Other(LinearOnPositions):
         pass
 
-    with pytest.raises(SymgnnError, match=r"model 'tiny_user' is already registered \(.*Tiny\)"):
+    with pytest.raises(SymgnnError, match=r"model 'tiny_user' is already registered \(.*LinearOnPositions\)"):
         register("tiny_user")(Other)
-    rerun = type("Tiny", (Tiny,), {"__module__": Tiny.__module__, "__qualname__": Tiny.__qualname__})
+    same_name = {"__module__": LinearOnPositions.__module__, "__qualname__": LinearOnPositions.__qualname__}
+    rerun = type("LinearOnPositions", (LinearOnPositions,), same_name)
     register("tiny_user")(rerun)  # the same cell or module run again: its new class replaces the old
     assert type(build_model("tiny_user")) is rerun
 
 
 def test_register_without_a_name_is_refused():
     with pytest.raises(SymgnnError, match=r'register takes the model\'s name, e\.g\. @register\("mymodel"\)'):
-        register(Tiny)
+        register(LinearOnPositions)
 
 
 def test_a_constructor_without_out_dim_is_named(clean_registry):

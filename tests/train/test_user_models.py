@@ -9,11 +9,10 @@ from torch import nn
 
 from symgnn.errors import SymgnnError
 from symgnn.io.write import write_predictions
-from symgnn.models import registry
 from symgnn.models.registry import register
 from symgnn.train.config import config_from_dict
 from symgnn.train.loop import fit
-from tests.helpers import random_structure
+from tests.helpers import LinearOnPositions, random_structure
 
 NUM_ATOMS = 40
 
@@ -26,11 +25,7 @@ def structures(tmp_path):
     return tmp_path / "a.xyz", tmp_path / "b.xyz"
 
 
-@pytest.fixture(autouse=True)
-def clean_registry(monkeypatch):
-    """Models registered by a test are forgotten after it."""
-    registry._import_all()
-    monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))
+pytestmark = pytest.mark.usefixtures("clean_registry")  # tests/conftest.py
 
 
 def train(model_class: type[nn.Module], structures, tmp_path, epochs: int = 2, **train_options):
@@ -45,15 +40,7 @@ def train(model_class: type[nn.Module], structures, tmp_path, epochs: int = 2, *
     return fit(config, None, tmp_path / "run", progress=False, log=lambda *_: None)
 
 
-class Linear(nn.Module):
-    """A legitimate per-atom model; subclasses break its output one way or another."""
-
-    def __init__(self, out_dim: int = 1) -> None:
-        super().__init__()
-        self.linear = nn.Linear(3, out_dim)
-
-    def forward(self, data):
-        return self.linear(data.pos)
+Linear = LinearOnPositions  # a legitimate per-atom model; the subclasses below break its output
 
 
 class Scalar(Linear):
