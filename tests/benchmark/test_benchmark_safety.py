@@ -5,6 +5,7 @@ machine of every run, and benchmarks a model registered by the user."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
@@ -113,6 +114,7 @@ def test_protocol_without_runs_does_not_lock_the_folder(tmp_path):
     quick(["mlp"], out, lines)
     assert json.loads((out / "protocol.json").read_text())["quick"] is True
     assert any("no runs were made under it yet" in line for line in lines)
+    assert any(re.search(r"done mlp-seed0: val Pearson .*, wall \d+\.\d s$", line) for line in lines)  # not "0.0 min"
 
 
 def test_protocol_mismatch_names_recorded_and_requested_values(tmp_path):

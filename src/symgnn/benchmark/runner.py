@@ -253,7 +253,9 @@ def run_one(model: str, seed: int, protocol: Protocol, data: BenchmarkData, out:
     with atomic_write(result_path) as handle:
         json.dump(record, handle, indent=2, default=_json_default)
     val = record["splits"]["val"]["pearson"]
-    log(f"done {run_name(model, seed)}: val Pearson {val:.4f}, wall {record['wall_seconds'] / 60:.1f} min")
+    wall = record["wall_seconds"]
+    log(f"done {run_name(model, seed)}: val Pearson {val:.4f}, wall "
+        + (f"{wall:.1f} s" if wall < 60 else f"{wall / 60:.1f} min"))
     return result_path
 
 
