@@ -191,7 +191,12 @@ def test_requests_that_cannot_be_explained_are_refused_before_any_work(tmp_path)
         (["--atoms", "3", "--top-k", "0"], "--top-k 0: must be at least 1 (edges kept as the explanation)"),
         (["--atoms", "3", "--hops", "1"], "--hops 1: smaller than the model's 2 message-passing layers"),
         (["--atoms", "3", "--epochs", "0"], "--epochs 0: must be at least 1"),
-        (["--atoms", "3", "--lr", "-1"], "--lr -1.0: must be positive"),
+        (["--atoms", "3", "--lr", "-1"], "--lr -1.0: must be a positive number"),
+        (["--atoms", "3", "--lr", "inf"], "--lr inf: must be a positive number"),
+        (["--atoms", "3", "--edge-ent", "nan"], "--edge-ent nan: must be a number of at least 0"),
+        (["--atoms", "3", "--edge-size", "-1"], "--edge-size -1.0: must be a number of at least 0"),
+        (["--atoms", "3", "--random-sets", "0"], "--random-sets 0: must be at least 1"),
+        (["--atoms", "3", "--sanity-atoms", "-1"], "--sanity-atoms -1: must be 0 (skip) or more"),
     ]:
         result = explain(*extra)
         assert result.exit_code != 0 and str(result.exception).startswith(message), (extra, result.exception)

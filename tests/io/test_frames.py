@@ -94,9 +94,29 @@ def test_unreadable_frames_name_the_file_and_frame(tmp_path):
     dump = tmp_path / "broken.dump"
     _write_dump(dump, _frames(2))
     dump.write_text(dump.read_text() + "ITEM: TIMESTEP\n5\nITEM: NUMBER OF ATOMS\n3\n")
-    with pytest.raises(SymgnnError, match="broken.dump: frame has no 'ITEM: BOX BOUNDS' section"):
+    with pytest.raises(SymgnnError, match="broken.dump: frame 2: frame has no 'ITEM: BOX BOUNDS' section"):
         list(read_frames(dump))
     assert len(list(read_frames(dump, slice(0, 2)))) == 2  # frames outside the selection are not parsed
+    unlabelled = tmp_path / "unlabelled.dump"  # the label column missing from one frame only
+    structures = _frames(3)
+    unlabelled.write_text("".join(dump_frame_text(s, {"v_barrier": s.arrays["barrier"]} if k != 1 else {})
+                                  for k, s in enumerate(structures)))
+    with pytest.raises(SymgnnError, match=r"unlabelled.dump: frame 1: no per-atom column 'v_barrier'"):
+        list(read_frames(unlabelled, label_column="v_barrier"))
+
+
+def test_an_output_that_is_the_input_is_refused_even_with_overwrite(tmp_path):
+    """Predicting a.dump into its own folder would write a.dump over it: refused, whatever --overwrite says."""
+    structure = random_structure(20, seed=1)
+    source = tmp_path / "a.dump"
+    source.write_text(dump_frame_text(structure))
+    before = source.read_bytes()
+    for writer in (lambda: write_predictions(structure, {"p": structure.labels}, tmp_path, "a", overwrite=True,
+                                             source_path=source),
+                   lambda: TrajectoryWriter(tmp_path, "a", overwrite=True, source_path=source)):
+        with pytest.raises(SymgnnError, match=r"a.dump: is also an output \(a.dump\); give another --out"):
+            writer()
+    assert source.read_bytes() == before
 
 
 def test_read_lammps_dump_still_reads_one_frame_by_index(tmp_path):

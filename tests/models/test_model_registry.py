@@ -68,3 +68,10 @@ def test_a_constructor_without_out_dim_is_named(clean_registry):
     with pytest.raises(SymgnnError, match="model 'no_out_dim': bad hyper-parameters .*out_dim.*every model's "
                                           "constructor takes out_dim"):
         build_model("no_out_dim", out_dim=1)
+
+
+def test_names_that_are_not_plain_words_are_refused():
+    """A model's name names its run folders: ``../escape`` would write outside ``runs/``."""
+    for name in ("../escape", "a/b", "two words", "-x"):
+        with pytest.raises(SymgnnError, match="use letters, digits, '_' and '-' only"):
+            register(name)

@@ -95,6 +95,7 @@ def _predict_frames(predictor: "Predictor", path: Path, frames: slice, label_col
     from symgnn.io.frames import read_frames
     from symgnn.io.lammps_dump import parse_type_map
     from symgnn.io.write import TrajectoryWriter
+    from symgnn.runtime import release_freed_memory
 
     writer = TrajectoryWriter(out, path.stem, overwrite=overwrite, source_path=path)
     plot = out / f"{path.stem}_parity.png"
@@ -113,6 +114,7 @@ def _predict_frames(predictor: "Predictor", path: Path, frames: slice, label_col
             seconds = time.perf_counter() - start
             total_seconds += seconds
             writer.write(frame, {"predicted_barrier": prediction})
+            release_freed_memory()  # glibc may keep freed memory for speed; without this it grows frame by frame
             table.add_row(*_row(structure.name, prediction, seconds, structure.labels))
             predictions.append(prediction)
             if structure.labels is not None:

@@ -24,6 +24,7 @@ same masks as explaining the atoms one at a time (tested with equal initial logi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -72,8 +73,12 @@ class ExplainConfig:
         for key in ("epochs", "batch_size"):
             if getattr(self, key) < 1:
                 raise SymgnnError(f"--{key.replace('_', '-')} {getattr(self, key)}: must be at least 1")
-        if not self.lr > 0:
-            raise SymgnnError(f"--lr {self.lr}: must be positive")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise SymgnnError(f"--lr {self.lr}: must be a positive number")
+        for key in ("edge_size", "edge_ent"):
+            value = getattr(self, key)
+            if not (math.isfinite(value) and value >= 0):
+                raise SymgnnError(f"--{key.replace('_', '-')} {value}: must be a number of at least 0")
 
     def to_dict(self) -> dict:
         return asdict(self)

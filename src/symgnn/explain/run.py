@@ -61,6 +61,10 @@ def check_request(model, structure: Structure, atoms: Sequence[int] | None, samp
     n = len(structure)
     if run.top_k < 1:
         raise SymgnnError(f"--top-k {run.top_k}: must be at least 1 (edges kept as the explanation)")
+    if run.n_random < 1:
+        raise SymgnnError(f"--random-sets {run.n_random}: must be at least 1 (the fidelity reference)")
+    if run.sanity_atoms < 0:
+        raise SymgnnError(f"--sanity-atoms {run.sanity_atoms}: must be 0 (skip) or more")
     layers = receptive_hops(model)
     if run.hops is not None and run.hops < layers:
         raise SymgnnError(f"--hops {run.hops}: smaller than the model's {layers} message-passing layers, so a "

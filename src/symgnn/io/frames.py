@@ -95,9 +95,27 @@ def read_frames(
     selected = range(*frames.indices(count))
     if not selected:
         raise file_error(path, f"the frame selection {spelled_selection(frames)} picks no frame (the file holds {count})")
-    for index, timestep, structure in _raw_frames(path, selected, count, type_map):
-        structure.name = f"{path} frame {index}" if count > 1 else str(path)
-        yield Frame(index, timestep, apply_label_column(structure, label_column, path).wrapped())
+    frames_read = _raw_frames(path, selected, count, type_map)
+    index = selected[0]
+    while True:
+        try:
+            index, timestep, structure = next(frames_read)
+            structure.name = f"{path} frame {index}" if count > 1 else str(path)
+            labelled = apply_label_column(structure, label_column, path)
+        except StopIteration:
+            return
+        except SymgnnError as error:  # which frame, for a file of several
+            raise _in_frame(error, path, index if count > 1 else None) from None
+        yield Frame(index, timestep, labelled.wrapped())
+        index += selected.step
+
+
+def _in_frame(error: SymgnnError, path: Path, index: int | None) -> SymgnnError:
+    """``error`` about ``path`` with the frame it concerns after the file name."""
+    message, prefix = str(error), f"{path}: "
+    if index is None or f"frame {index}" in message:
+        return error
+    return SymgnnError(f"{prefix}frame {index}: {message.removeprefix(prefix)}")
 
 
 def _raw_frames(

@@ -90,6 +90,11 @@ def _targets(out_dir: Path, stem: str, source_path: str | Path | None) -> list[P
     targets = [out_dir / f"{stem}.xyz", out_dir / f"{stem}.csv"]
     if source_path is not None and Path(source_path).is_file() and is_lammps_dump(source_path):
         targets.append(out_dir / f"{stem}.dump")
+    if source_path is not None and Path(source_path).exists():
+        source = Path(source_path).resolve()
+        for target in targets:  # --overwrite must never replace the structure being predicted
+            if target.exists() and target.resolve() == source:
+                raise file_error(source_path, f"is also an output ({target.name}); give another --out")
     return targets
 
 

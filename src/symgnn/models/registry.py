@@ -35,6 +35,7 @@ Optional attributes, read by prediction and explanations:
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 from torch import nn
@@ -54,6 +55,8 @@ def register(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
     """
     if not isinstance(name, str) or not name:
         raise SymgnnError(f"register takes the model's name, e.g. @register(\"mymodel\"), got {name!r}")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", name):
+        raise SymgnnError(f"model name {name!r}: use letters, digits, '_' and '-' only (it names run folders and files)")
 
     def decorator(cls: type[nn.Module]) -> type[nn.Module]:
         if not _is_builtin(cls):
