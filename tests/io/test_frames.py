@@ -171,3 +171,12 @@ def test_one_frame_outputs_are_unchanged_by_the_trajectory_writer(tmp_path):
     trajectory = (tmp_path / "trajectory" / "s.csv").read_text().splitlines()
     assert trajectory[0] == "frame," + single[0]
     assert [row.removeprefix("0,") for row in trajectory[1:]] == single[1:]
+
+
+def test_read_frames_takes_one_index_too(tmp_path):
+    path = tmp_path / "t.dump"
+    _write_dump(path, _frames(3))
+    assert [f.index for f in read_frames(path, -1)] == [2]
+    assert [f.index for f in read_frames(path, 0)] == [0]
+    with pytest.raises(SymgnnError, match="frames must be a slice or an int"):
+        list(read_frames(path, "all"))

@@ -123,7 +123,7 @@ def _print_table(summary: dict[str, Any]) -> None:
     ]
     if "frames" in summary:
         frames = summary["frames"]
-        rows.insert(0, ("frames (in file / selected / shown)", f"{frames['in_file']} / {frames['selected']} / {frames['shown']}"))
+        rows.insert(0, ("frames in file / selected; shown: frame", f"{frames['in_file']} / {frames['selected']}; {frames['shown']}"))
     label = summary["label"]
     if label is not None:
         rows.append((f"label '{label['column']}' (mean ± std, min..max)",

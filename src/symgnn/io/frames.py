@@ -77,17 +77,21 @@ def frame_count(path: str | Path) -> int:
 
 def read_frames(
     path: str | Path,
-    frames: slice = slice(None),
+    frames: slice | int = slice(None),
     label_column: str | None = None,
     types: dict[int, str] | str | None = None,
 ) -> Iterator[Frame]:
-    """The frames of ``path`` that ``frames`` selects, one at a time, in file order.
+    """The frames of ``path`` that ``frames`` selects (a slice, or one index), one at a time, in file order.
 
     A selection that picks no frame is one error line saying how many the file holds; so is a frame
     that cannot be read (naming its index). ``label_column`` and ``types`` act as in
     :func:`~symgnn.io.read.read_structure`, on every frame.
     """
     path = Path(path)
+    if isinstance(frames, int) and not isinstance(frames, bool):  # one frame, as --frame N
+        frames = slice(frames, frames + 1 or None)
+    if not isinstance(frames, slice):
+        raise SymgnnError(f"{path}: frames must be a slice or an int (a frame index), got {frames!r}")
     if frames.step is not None and frames.step <= 0:
         raise SymgnnError(f"{path}: the frame step must be positive (frames are read in file order)")
     type_map = as_type_map(types)
