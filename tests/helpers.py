@@ -39,3 +39,13 @@ class LinearOnPositions(nn.Module):
 
     def forward(self, data):
         return self.linear(data.pos)
+
+
+def benchmark_script(name: str):
+    """``benchmarks/<name>.py`` imported as a module (benchmarks/ is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -17,6 +17,7 @@ import torch
 from symgnn.metrics import pearson
 from symgnn.predictor import PRETRAINED_DIR, Predictor
 from symgnn.train.checkpoint import save_checkpoint
+from tests.helpers import benchmark_script
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "cross_validation.py"
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "cuzr64.yaml"
@@ -114,13 +115,8 @@ def test_finished_fold_is_reported_with_its_timing_and_refused_under_another_see
 
 
 def _script(name: str):
-    """A benchmark script imported as a module (benchmarks/ is not a package)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(name, SCRIPT.parent / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """A benchmark script imported as a module."""
+    return benchmark_script(name)
 
 
 def test_fold_budget_is_the_configs_own_unless_overridden(monkeypatch):

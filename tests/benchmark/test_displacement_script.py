@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
 from symgnn.models import build_model
 from symgnn.predictor import Predictor
-from tests.helpers import random_structure
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "displacement_sensitivity.py"
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("displacement_sensitivity", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
+from tests.helpers import benchmark_script, random_structure
 
 def test_zero_width_is_the_clean_prediction_and_larger_widths_move_it():
-    script = _script()
+    script = benchmark_script("displacement_sensitivity")
     torch.manual_seed(0)
     predictor = Predictor(build_model("painn", hidden=8, num_layers=1).eval(), 1.5, 0.3, 4.0, "painn", {})
     structure = random_structure(200, seed=5)

@@ -3,9 +3,6 @@ what the CLI writes."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import ase.io
 import numpy as np
 import torch
@@ -13,20 +10,10 @@ import torch
 from symgnn.io.lammps_dump import dump_frame_text
 from symgnn.models import build_model
 from symgnn.predictor import Predictor
-from tests.helpers import random_structure
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "trajectory.py"
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("trajectory", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
+from tests.helpers import benchmark_script, random_structure
 
 def test_streamed_and_separate_paths_agree(tmp_path):
-    script = _script()
+    script = benchmark_script("trajectory")
     torch.manual_seed(0)
     predictor = Predictor(build_model("painn", hidden=8, num_layers=1).eval(), 1.5, 0.3, 4.0, "painn", {})
     frames = script.frames_of(random_structure(120, seed=5), 3)
