@@ -99,11 +99,9 @@ def load_labelled_structures(
     else the samples of a dataset split."""
     from symgnn.data import registry
     from symgnn.io.frames import read_frames
-    from symgnn.io.lammps_dump import parse_type_map
 
     if files and isinstance(frame, slice):
-        type_map = parse_type_map(types) if types else None
-        return [f.structure for p in files for f in read_frames(p, frame, label_column, type_map)]
+        return [f.structure for p in files for f in read_frames(p, frame, label_column, types)]
     if files:
         return [read_user_structure(p, label_column, types, frame) for p in files]
     if label_column or types or frame is not None:

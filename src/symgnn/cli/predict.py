@@ -80,7 +80,8 @@ def _predict_one(predictor: "Predictor", path: Path, frame: int | None, label_co
                                 overwrite=overwrite, source_path=path)
     table.add_row(*_row(str(path), prediction, seconds, structure.labels))
     if structure.labels is not None:
-        written.append(_parity_plot([structure], [prediction], plot, path.name))
+        written.append(_parity_plot([(structure.labels, structure.numbers, structure.name)], [prediction], plot,
+                                    path.name))
     return written
 
 
@@ -93,17 +94,15 @@ def _predict_frames(predictor: "Predictor", path: Path, frames: slice, label_col
     from symgnn.cli.common import check_writable
     from symgnn.evaluate import training_structures
     from symgnn.io.frames import read_frames
-    from symgnn.io.lammps_dump import parse_type_map
     from symgnn.io.write import TrajectoryWriter
-    from symgnn.runtime import release_freed_memory
 
     writer = TrajectoryWriter(out, path.stem, overwrite=overwrite, source_path=path)
     plot = out / f"{path.stem}_parity.png"
-    labelled: list = []
     predictions: list[np.ndarray] = []
+    labelled: list[tuple[np.ndarray, np.ndarray, str]] = []  # labels, species, name: not whole structures
     total_seconds = 0.0
     with writer:
-        for frame in read_frames(path, frames, label_column, parse_type_map(types) if types else None):
+        for frame in read_frames(path, frames, label_column, types):
             structure = frame.structure
             if structure.labels is not None:
                 if not labelled:
@@ -114,20 +113,18 @@ def _predict_frames(predictor: "Predictor", path: Path, frames: slice, label_col
             seconds = time.perf_counter() - start
             total_seconds += seconds
             writer.write(frame, {"predicted_barrier": prediction})
-            release_freed_memory()  # glibc may keep freed memory for speed; without this it grows frame by frame
             table.add_row(*_row(structure.name, prediction, seconds, structure.labels))
             predictions.append(prediction)
             if structure.labels is not None:
-                labelled.append(structure)
+                labelled.append((structure.labels, structure.numbers, structure.name))
     if len(predictions) > 1:
-        pooled_labels = np.concatenate([s.labels for s in labelled]) if labelled else None
+        pooled_labels = np.concatenate([labels for labels, _, _ in labelled]) if labelled else None
         table.add_row(*_row(f"{path}, all {len(predictions)} frames", np.concatenate(predictions), total_seconds,
                             pooled_labels), end_section=True)
     written = list(writer.targets)
     if labelled:
         written.append(_parity_plot(labelled, predictions, plot, f"{path.name}, {len(labelled)} frames"))
     return written
-
 
 def _row(name: str, prediction, seconds: float, labels) -> list[str]:
     """A table row: name, atoms, mean, std, min, max of the prediction, seconds, Pearson vs the label."""
@@ -138,15 +135,16 @@ def _row(name: str, prediction, seconds: float, labels) -> list[str]:
             f"{prediction.min():.3f}", f"{prediction.max():.3f}", f"{seconds:.2f}", score]
 
 
-def _parity_plot(structures: list, predictions: list, plot: Path, title: str) -> Path:
-    """Predicted against labelled barriers of ``structures`` (pooled), with the pooled Pearson in the title."""
+def _parity_plot(labelled: list[tuple], predictions: list, plot: Path, title: str) -> Path:
+    """Predicted against labelled barriers, pooled over ``labelled`` (labels, species, name) and their
+    ``predictions``, with the pooled Pearson in the title."""
     import numpy as np
 
     from symgnn.evaluate import Evaluation, parity_plot
     from symgnn.metrics import regression_metrics
 
-    evaluation = Evaluation(np.concatenate(predictions), np.concatenate([s.labels for s in structures]),
-                            np.concatenate([s.numbers for s in structures]),
-                            np.concatenate([np.full(len(s), s.name) for s in structures]))
+    evaluation = Evaluation(np.concatenate(predictions), np.concatenate([labels for labels, _, _ in labelled]),
+                            np.concatenate([numbers for _, numbers, _ in labelled]),
+                            np.concatenate([np.full(len(labels), name) for labels, _, name in labelled]))
     score = regression_metrics(evaluation.prediction, evaluation.truth)["pearson"]
     return parity_plot(evaluation, plot, title=f"{title}: Pearson {score:.4f}")

@@ -16,13 +16,11 @@ from pathlib import Path
 
 from symgnn.data.structure import Structure
 from symgnn.errors import SymgnnError, file_error
-from symgnn.io.cuzr64 import cuzr64_to_structure
 from symgnn.io.lammps_dump import as_type_map, count_dump_frames, iter_dump_frames
 from symgnn.io.read import (
     PICKLE_SUFFIXES, UNKNOWN_FORMAT, apply_label_column, ase_format, check_file, is_lammps_dump, remap_types,
     structure_from_atoms,
 )
-from symgnn.io.safe_pickle import load_pickle
 
 FRAME_SYNTAX = "N (one frame, 0 = the first, -1 = the last), START:STOP[:STEP] (Python slice) or all"
 
@@ -100,8 +98,7 @@ def read_frames(
     if not selected:
         raise file_error(path, f"the frame selection {spelled_selection(frames)} picks no frame (the file holds {count})")
     frames_read = _raw_frames(path, selected, count, type_map)
-    index = selected[0]
-    while True:
+    for expected in selected:  # the frame being read, for an error message
         try:
             index, timestep, structure = next(frames_read)
             structure.name = f"{path} frame {index}" if count > 1 else str(path)
@@ -109,10 +106,8 @@ def read_frames(
         except StopIteration:
             return
         except SymgnnError as error:  # which frame, for a file of several
-            raise _in_frame(error, path, index if count > 1 else None) from None
+            raise _in_frame(error, path, expected if count > 1 else None) from None
         yield Frame(index, timestep, labelled.wrapped())
-        index += selected.step
-
 
 def _in_frame(error: SymgnnError, path: Path, index: int | None) -> SymgnnError:
     """``error`` about ``path`` with the frame it concerns after the file name."""
@@ -128,13 +123,10 @@ def _raw_frames(
     """``(index, timestep, structure)`` of the selected frames, before labels and wrapping."""
     import ase.io
 
-    if path.suffix.lower() in PICKLE_SUFFIXES:
-        yield 0, None, cuzr64_to_structure(load_pickle(path), name=str(path))
-        return
-    if is_lammps_dump(path):
+    if is_lammps_dump(path):  # before one-frame files: a dump's frames keep their TIMESTEP
         yield from iter_dump_frames(path, selected, type_map)
         return
-    if count == 1:  # one-structure formats (POSCAR, LAMMPS data): read_structure knows their options
+    if count == 1:  # dataset pickles, POSCAR, LAMMPS data, ...: read_structure knows their options
         from symgnn.io.read import read_structure
 
         yield 0, None, read_structure(path, types=type_map, index=0)
