@@ -310,7 +310,7 @@ def test_predict_a_trajectory_frame_by_frame(tmp_path):
     result = runner.invoke(app, ["predict", "cuzr64", str(path), "--frame", "1:", "--out", str(tmp_path / "last")])
     assert result.exit_code == 0, result.output
     assert len(read(tmp_path / "last" / "quench.xyz", index=":")) == 2
-    for selection, message in [("3:", f"{path}: the frame selection 3: picks no frame (the file holds 3)"),
+    for selection, message in [("3:", f"{path}: the frame selection 3: picks no frame (the file holds 3 frames)"),
                                ("every", "--frame every: expected N (one frame, 0 = the first, -1 = the last), "
                                          "START:STOP[:STEP] (Python slice) or all")]:
         result = runner.invoke(app, ["predict", "cuzr64", str(path), "--frame", selection, "--out", str(tmp_path / "none")])
@@ -330,3 +330,62 @@ def test_predict_takes_dataset_sample_names(shared_data, tmp_path):
         refused = runner.invoke(app, command)
         assert str(refused.exception).startswith("train9: no such file, nor a dataset sample (samples: train0, ")
     assert not (tmp_path / "none").exists()
+
+
+def test_sigterm_during_a_trajectory_leaves_no_files(tmp_path):
+    """``kill`` or ``timeout`` sending SIGTERM mid-trajectory ends ``symgnn predict`` as Ctrl-C does:
+    one ``terminated`` line, exit status 143, and no output nor hidden temporary file left behind.
+    (A subprocess: without the handler, SIGTERM would end the test run itself.)"""
+    import subprocess
+    import sys
+
+    from symgnn.io.lammps_dump import dump_frame_text
+
+    path = tmp_path / "quench.dump"
+    path.write_text("".join(dump_frame_text(glass_like(seed=30 + k), {}, timestep=k) for k in range(3)))
+    out = tmp_path / "out"
+    script = (
+        "import os, signal, sys\n"
+        "from symgnn.predictor import Predictor\n"
+        "from symgnn.cli.main import main\n"
+        "predict, calls = Predictor.predict, []\n"
+        "def predict_then_terminate(self, *args, **kwargs):\n"
+        "    calls.append(1)\n"
+        "    if len(calls) == 2:  # the second frame: the first is already in the hidden temporary files\n"
+        "        os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    return predict(self, *args, **kwargs)\n"
+        "Predictor.predict = predict_then_terminate\n"
+        f"sys.argv = ['symgnn', 'predict', 'cuzr64', {str(path)!r}, '--frame', 'all', '--out', {str(out)!r}]\n"
+        "main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                            env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 143, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "terminated"
+    assert out.is_dir() and not list(out.iterdir())  # no .quench.xyz.*.tmp left
+
+
+@pytest.mark.parametrize("frames", [[], ["--frame", "all"]])
+def test_an_unlabelled_rerun_removes_the_earlier_parity_plot(tmp_path, frames):
+    """With --overwrite, a rerun without labels replaces the outputs and removes the earlier run's
+    parity plot, which showed other predictions; without --overwrite the plot is refused like the rest."""
+    from symgnn.io.lammps_dump import dump_frame_text
+
+    path = tmp_path / "glass.dump"
+    rng = np.random.default_rng(1)
+    path.write_text("".join(dump_frame_text(glass_like(seed=40 + k), {"v_barrier": rng.normal(1.6, 0.3, 256)},
+                                            timestep=k) for k in range(2)))
+    out = tmp_path / "out"
+    runner = CliRunner()
+    command = ["predict", "cuzr64", str(path), *frames, "--out", str(out)]
+    result = runner.invoke(app, [*command, "--label-column", "v_barrier"])
+    assert result.exit_code == 0, result.output
+    assert (out / "glass_parity.png").is_file()
+    for name in ("glass.xyz", "glass.csv", "glass.dump"):  # the plot alone still blocks a rerun without --overwrite
+        (out / name).unlink()
+    refused = runner.invoke(app, command)
+    assert refused.exit_code != 0 and "glass_parity.png: already exists" in str(refused.exception)
+    result = runner.invoke(app, [*command, "--overwrite"])
+    assert result.exit_code == 0, result.output
+    assert "removed" in result.output and not (out / "glass_parity.png").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["glass.csv", "glass.dump", "glass.xyz"]

@@ -22,6 +22,13 @@ class InputWarning(UserWarning):
     """Input that is used, with a choice made for the user that they should know about."""
 
 
+class Terminated(BaseException):
+    """SIGTERM (``kill``, ``timeout``, a batch scheduler ending a job), raised inside the ``symgnn``
+    command so that cleanup runs as for Ctrl-C: atomic writes remove their temporary files and no
+    half-written output is left. A ``BaseException``, like ``KeyboardInterrupt``, so that handlers
+    of ordinary errors do not swallow it."""
+
+
 def file_error(path: str | Path, problem: str) -> SymgnnError:
     """Build a :class:`SymgnnError` of the form ``<path>: <problem>``."""
     return SymgnnError(f"{path}: {problem}")

@@ -110,7 +110,7 @@ def test_console_multi_frame_dump_warns_in_one_line_and_frame_picks(tmp_path: Pa
     assert summary["frames"] == {"in_file": 2, "selected": 1, "shown": 1}
     assert summary["label"]["mean"] == pytest.approx(5.0)
     assert json.loads(inspect_frames("all").stdout)["frames"] == {"in_file": 2, "selected": 2, "shown": 0}
-    assert str(inspect_frames("5:").exception) == f"{path}: the frame selection 5: picks no frame (the file holds 2)"
+    assert str(inspect_frames("5:").exception) == f"{path}: the frame selection 5: picks no frame (the file holds 2 frames)"
 
 
 def test_output_directory_is_checked_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

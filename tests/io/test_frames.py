@@ -67,8 +67,10 @@ def test_read_frames_streams_the_selected_frames_in_order(tmp_path, suffix):
             np.testing.assert_allclose(frame.structure.labels, original.arrays["barrier"], rtol=1e-8)
             np.testing.assert_allclose(frame.structure.positions, original.wrapped().positions, atol=1e-6)
             assert frame.timestep == (1000 * frame.index if suffix == "dump" else None)
-    with pytest.raises(SymgnnError, match=r"t\.\w+: the frame selection 4: picks no frame \(the file holds 4\)"):
+    with pytest.raises(SymgnnError, match=r"t\.\w+: the frame selection 4: picks no frame \(the file holds 4 frames\)"):
         list(read_frames(path, slice(4, None)))
+    with pytest.raises(SymgnnError, match=r"the frame selection 5:8 picks no frame \(the file holds 4 frames\)"):
+        list(read_frames(path, slice(5, 8)))  # for extended XYZ, streamed without a count first
     with pytest.raises(SymgnnError, match="step must be positive"):
         list(read_frames(path, slice(None, None, -1)))
 
@@ -87,8 +89,15 @@ def test_unreadable_frames_name_the_file_and_frame(tmp_path):
     path = tmp_path / "broken.xyz"
     _write_xyz(path, _frames(2))
     path.write_text(path.read_text() + "3\ncomment\nCu 0 0\n")  # a third frame cut short
-    with pytest.raises(SymgnnError, match="broken.xyz"):
+    with pytest.raises(SymgnnError, match="broken.xyz: frame 2: cannot read"):
         list(read_frames(path))
+    with pytest.raises(SymgnnError, match="broken.xyz: frame 2: cannot read"):
+        frame_count(path)
+    # a selection that ends before the cut-short frame is read without parsing it (no count needed)
+    assert [f.index for f in read_frames(path, slice(0, 2))] == [0, 1]
+    assert [f.index for f in read_frames(path, slice(None, 1))] == [0]
+    with pytest.raises(SymgnnError, match="broken.xyz: frame 2: cannot read"):
+        list(read_frames(path, slice(1, 10)))
     with pytest.raises(SymgnnError, match="missing.xyz: file not found"):
         list(read_frames(tmp_path / "missing.xyz"))
     dump = tmp_path / "broken.dump"
@@ -141,6 +150,7 @@ def test_trajectory_writer_writes_every_frame_or_nothing(tmp_path):
     assert [p.name for p in writer.targets] == ["t.xyz", "t.csv", "t.dump"]
     back = ase.io.read(out / "t.xyz", index=":")
     assert [len(a) for a in back] == [len(s) for s in structures]
+    assert [(a.info["frame"], a.info["timestep"]) for a in back] == [(0, 0), (1, 1000), (2, 2000)]
     for k, atoms in enumerate(back):
         np.testing.assert_allclose(atoms.arrays["predicted_barrier"], structures[k].arrays["barrier"] + k, rtol=1e-8)
     dumped = list(read_frames(out / "t.dump", label_column="predicted_barrier"))
@@ -180,3 +190,14 @@ def test_read_frames_takes_one_index_too(tmp_path):
     assert [f.index for f in read_frames(path, 0)] == [0]
     with pytest.raises(SymgnnError, match="frames must be a slice or an int"):
         list(read_frames(path, "all"))
+
+
+def test_counts_are_spelled_in_the_singular_for_one_frame(tmp_path):
+    from symgnn.io.read import read_structure
+
+    path = tmp_path / "one.dump"
+    _write_dump(path, _frames(1))
+    with pytest.raises(SymgnnError, match=r"frame index 3 is out of range \(the dump has 1 frame\)"):
+        read_structure(path, index=3)
+    with pytest.raises(SymgnnError, match=r"picks no frame \(the file holds 1 frame\)"):
+        list(read_frames(path, slice(1, None)))

@@ -71,15 +71,13 @@ def _summarize_first_frame(target: str, selection: slice, label_column: str | No
                             data: Path | None, cutoff: float) -> dict[str, Any]:
     """The summary of the first frame ``selection`` picks, with ``frames``: how many the file holds,
     how many the selection picks, and which one is shown."""
-    from symgnn.errors import file_error
-    from symgnn.io.frames import frame_count, spelled_selection
+    from symgnn.io.frames import frame_count, picks_no_frame
 
     is_file = Path(target).exists()
     count = frame_count(target) if is_file else 1  # a dataset sample (read_file_or_sample checks the name)
     selected = range(*selection.indices(count))
     if not selected:
-        raise file_error(target, f"the frame selection {spelled_selection(selection)} picks no frame "
-                                 f"(the file holds {count})")
+        raise picks_no_frame(target, selection, count)
     summary = summarize(read_file_or_sample(target, label_column, types, selected[0], data), cutoff)
     summary["frames"] = {"in_file": count, "selected": len(selected), "shown": selected[0]}
     return summary

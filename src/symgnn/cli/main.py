@@ -3,17 +3,19 @@
 Each command lives in its own module with a ``register(app)`` function. Input problems surface as
 :class:`~symgnn.errors.SymgnnError` and are printed as a single ``error: ...`` line (exit code 2), as
 are the file system's refusals (``OSError``: permissions, a full disk), with the path they name.
+SIGTERM ends a command as Ctrl-C does, cleaning up after itself (``terminated``, exit code 143).
 """
 
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
 import warnings
 
 import typer
 
-from symgnn.errors import SymgnnError
+from symgnn.errors import SymgnnError, Terminated
 
 COMMAND_MODULES = ("train", "ensemble", "evaluate", "predict", "inspect", "download", "benchmark", "explain")
 
@@ -40,9 +42,14 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:
     return f"warning: {message}\n"
 
 
+def _raise_terminated(signum: int, frame) -> None:
+    raise Terminated
+
+
 def main() -> None:
     """Entry point of the console script."""
     warnings.formatwarning = _one_line_warning
+    previous_handler = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         app()
     except SymgnnError as error:
@@ -55,6 +62,11 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except Terminated:
+        typer.echo("terminated", err=True)
+        sys.exit(128 + signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
 
 
 if __name__ == "__main__":

@@ -74,14 +74,15 @@ def _predict_one(predictor: "Predictor", path: Path, frame: int | None, label_co
     prediction = predictor.predict(structure, max_atoms=max_atoms)
     seconds = time.perf_counter() - start
     plot = out / f"{path.stem}_parity.png"
-    if structure.labels is not None:
-        check_writable(plot, overwrite)
+    check_writable(plot, overwrite)  # unlabelled too: an earlier run's plot is replaced or removed
     written = write_predictions(structure, {"predicted_barrier": prediction}, out, path.stem,
                                 overwrite=overwrite, source_path=path)
     table.add_row(*_row(str(path), prediction, seconds, structure.labels))
     if structure.labels is not None:
         written.append(_parity_plot([(structure.labels, structure.numbers, structure.name)], [prediction], plot,
                                     path.name))
+    else:
+        _remove_stale_plot(plot)
     return written
 
 
@@ -98,6 +99,7 @@ def _predict_frames(predictor: "Predictor", path: Path, frames: slice, label_col
 
     writer = TrajectoryWriter(out, path.stem, overwrite=overwrite, source_path=path)
     plot = out / f"{path.stem}_parity.png"
+    check_writable(plot, overwrite)  # unlabelled too: an earlier run's plot is replaced or removed
     predictions: list[np.ndarray] = []
     labelled: list[tuple[np.ndarray, np.ndarray, str]] = []  # labels, species, name: not whole structures
     total_seconds = 0.0
@@ -105,8 +107,6 @@ def _predict_frames(predictor: "Predictor", path: Path, frames: slice, label_col
         for frame in read_frames(path, frames, label_column, types):
             structure = frame.structure
             if structure.labels is not None:
-                if not labelled:
-                    check_writable(plot, overwrite)
                 training_structures(predictor, [structure])
             start = time.perf_counter()
             prediction = predictor.predict(structure, max_atoms=max_atoms)
@@ -124,7 +124,17 @@ def _predict_frames(predictor: "Predictor", path: Path, frames: slice, label_col
     written = list(writer.targets)
     if labelled:
         written.append(_parity_plot(labelled, predictions, plot, f"{path.name}, {len(labelled)} frames"))
+    else:
+        _remove_stale_plot(plot)
     return written
+
+
+def _remove_stale_plot(plot: Path) -> None:
+    """Remove the parity plot an earlier, labelled run left (only reached with ``--overwrite``): it
+    showed other predictions than the ones just written."""
+    if plot.is_file():
+        plot.unlink()
+        typer.echo(f"removed {plot}: it was from an earlier run (this input has no labels to plot)")
 
 def _row(name: str, prediction, seconds: float, labels) -> list[str]:
     """A table row: name, atoms, mean, std, min, max of the prediction, seconds, Pearson vs the label."""

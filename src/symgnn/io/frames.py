@@ -70,7 +70,11 @@ def frame_count(path: str | Path) -> int:
     fmt = _format_or_error(path)
     if ioformats[fmt].single:
         return 1
-    return _ase_errors(path, lambda: sum(1 for _ in ase.io.iread(path, index=":", format=fmt)))
+    frames = ase.io.iread(path, index=":", format=fmt)
+    count = 0
+    while _ase_errors(path, lambda: next(frames, None), count) is not None:  # an unreadable frame is named
+        count += 1
+    return count
 
 
 def read_frames(
@@ -93,21 +97,46 @@ def read_frames(
     if frames.step is not None and frames.step <= 0:
         raise SymgnnError(f"{path}: the frame step must be positive (frames are read in file order)")
     type_map = as_type_map(types)
-    count = frame_count(path)
-    selected = range(*frames.indices(count))
+    count = None if _streams_without_count(path, frames) else frame_count(path)
+    selected = range(*frames.indices(count)) if count is not None else range(frames.start or 0, frames.stop,
+                                                                              frames.step or 1)
     if not selected:
-        raise file_error(path, f"the frame selection {spelled_selection(frames)} picks no frame (the file holds {count})")
+        raise picks_no_frame(path, frames, count)
+    several = count is None or count > 1
     frames_read = _raw_frames(path, selected, count, type_map)
     for expected in selected:  # the frame being read, for an error message
         try:
             index, timestep, structure = next(frames_read)
-            structure.name = f"{path} frame {index}" if count > 1 else str(path)
+            structure.name = f"{path} frame {index}" if several else str(path)
             labelled = apply_label_column(structure, label_column, path)
         except StopIteration:
+            if expected == selected[0]:  # the file ended before the selection began
+                raise picks_no_frame(path, frames, count) from None
             return
         except SymgnnError as error:  # which frame, for a file of several
-            raise _in_frame(error, path, expected if count > 1 else None) from None
+            raise _in_frame(error, path, expected if several else None) from None
         yield Frame(index, timestep, labelled.wrapped())
+
+
+def _streams_without_count(path: Path, frames: slice) -> bool:
+    """Whether the frames ``frames`` selects are known without counting the file's frames first: a
+    multi-frame format read through ASE, with a start and stop that do not count from the end. Then
+    reading stops at the selection's end, so a long or cut-short trajectory is not parsed past it.
+    (Dumps are counted by a cheap text scan; one-frame formats need no count.)"""
+    from ase.io.formats import ioformats
+
+    check_file(path)
+    if path.suffix.lower() in PICKLE_SUFFIXES or is_lammps_dump(path) or ioformats[_format_or_error(path)].single:
+        return False
+    return (frames.start is None or frames.start >= 0) and frames.stop is not None and frames.stop >= 0
+
+
+def picks_no_frame(path: str | Path, frames: slice, count: int | None = None) -> SymgnnError:
+    """The error for a selection that picks none of the ``count`` frames of ``path`` (counted when ``None``)."""
+    count = frame_count(path) if count is None else count
+    return file_error(path, f"the frame selection {spelled_selection(frames)} picks no frame "
+                            f"(the file holds {count} frame{'' if count == 1 else 's'})")
+
 
 def _in_frame(error: SymgnnError, path: Path, index: int | None) -> SymgnnError:
     """``error`` about ``path`` with the frame it concerns after the file name."""
@@ -118,9 +147,10 @@ def _in_frame(error: SymgnnError, path: Path, index: int | None) -> SymgnnError:
 
 
 def _raw_frames(
-    path: Path, selected: range, count: int, type_map: dict[int, str] | None
+    path: Path, selected: range, count: int | None, type_map: dict[int, str] | None
 ) -> Iterator[tuple[int, int | None, Structure]]:
-    """``(index, timestep, structure)`` of the selected frames, before labels and wrapping."""
+    """``(index, timestep, structure)`` of the selected frames, before labels and wrapping; ``count``
+    ``None`` when the file's frames were not counted (the selection may run past its end)."""
     import ase.io
 
     if is_lammps_dump(path):  # before one-frame files: a dump's frames keep their TIMESTEP
@@ -134,7 +164,12 @@ def _raw_frames(
     fmt = ase_format(path)
     frames = iter(ase.io.iread(path, index=slice(selected.start, selected.stop, selected.step), format=fmt))
     for index in selected:  # ASE skips the frames in between
-        atoms = _ase_errors(path, lambda: next(frames), index)
+        if count is None:  # uncounted: a selection past the file's end stops there, as a slice would
+            atoms = _ase_errors(path, lambda: next(frames, None), index)
+            if atoms is None:
+                return
+        else:
+            atoms = _ase_errors(path, lambda: next(frames), index)
         yield index, None, remap_types(structure_from_atoms(atoms, path), type_map)
 
 

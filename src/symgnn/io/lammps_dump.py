@@ -325,7 +325,7 @@ def read_lammps_dump(
         if count > 1:
             warn_several_frames(path, count)
     if not -count <= index < count:
-        raise file_error(path, f"frame index {index} is out of range (the dump has {count} frames)")
+        raise file_error(path, f"frame index {index} is out of range (the dump has {count} frame{'' if count == 1 else 's'})")
     _, _, structure = next(iter_dump_frames(path, {index % count}, types))
     return structure
 

@@ -125,7 +125,8 @@ def write_predictions(
 
 class TrajectoryWriter:
     """Per-frame predictions of a trajectory, as one file per format: a multi-frame ``<stem>.xyz``
-    (OVITO and ASE read it as an animation), ``<stem>.csv`` with a leading ``frame`` column (the
+    (OVITO and ASE read it as an animation; each comment line has ``frame=`` and, for dumps,
+    ``timestep=``), ``<stem>.csv`` with a leading ``frame`` column (the
     frame's 0-based position in the input) and, for a LAMMPS-dump source, a multi-frame
     ``<stem>.dump`` keeping each frame's TIMESTEP.
 
@@ -164,7 +165,11 @@ class TrajectoryWriter:
             self._csv.writerow(_csv_header(columns, ("frame",)))
         elif list(columns) != self._columns:
             raise SymgnnError(f"{structure.name}: has columns {list(columns)}, the frames before {self._columns}")
-        ase.io.write(self._handles[0], _xyz_atoms(structure, columns), format="extxyz")
+        atoms = _xyz_atoms(structure, columns)
+        atoms.info["frame"] = frame.index  # in each comment line: OVITO shows it as a global attribute
+        if frame.timestep is not None:
+            atoms.info["timestep"] = frame.timestep
+        ase.io.write(self._handles[0], atoms, format="extxyz")
         _write_csv_rows(self._csv, structure, columns, (frame.index,))
         if len(self.targets) == 3:
             timestep = frame.index if frame.timestep is None else frame.timestep
