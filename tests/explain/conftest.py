@@ -24,6 +24,20 @@ def tiny(name: str, seed: int = 0, **hparams):
     return build_model(name, **{**defaults, **hparams}).eval()
 
 
+def example_attribution(path, atom: int = 3):
+    """A valid ``descriptors.csv`` of made-up numbers (the shipped descriptor columns), for tests of
+    reading it back without a descriptor model."""
+    import numpy as np
+
+    from symgnn.descriptors import DescriptorConfig
+    from symgnn.explain.descriptor_attribution import DescriptorAttribution, descriptor_groups, write_attribution
+
+    groups = descriptor_groups(DescriptorConfig().feature_names())
+    deltas = np.linspace(-0.1, 0.2, len(groups))
+    attribution = DescriptorAttribution(atom, 1.7, deltas, np.full(len(groups), 0.01), 0.05)
+    return write_attribution(path, attribution, groups, overwrite=False)
+
+
 @pytest.fixture
 def box():
     """A periodic 150-atom Cu/Zr box (about 13 Å across, so fields wrap around the boundary)."""

@@ -77,6 +77,7 @@ def test_descriptor_model_gets_descriptor_attributions(tmp_path):
     them (test above) gets neither."""
     import torch
 
+    from symgnn.explain.run import STATS_FILES
     from symgnn.graph import build_graph
 
     model = tiny("painn_desc").train()
@@ -93,6 +94,7 @@ def test_descriptor_model_gets_descriptor_attributions(tmp_path):
     assert rows[0].startswith("rank,group,kind,scale") and rows[-1].split(",")[1] == "all edges (message passing)"
     summary = json.loads((out / "stats" / "summary.json").read_text())
     assert summary["descriptors"]["atoms"] == 2
+    assert {p.name for p in (out / "stats").iterdir()} == set(STATS_FILES)  # what explain --overwrite removes
     for name in ("descriptor_groups.png", "descriptor_distances.png"):
         assert (out / "stats" / name).stat().st_size > 0, name
     skipped = CliRunner().invoke(app, ["explain", str(checkpoint), str(structure_file), "--atoms", "2", "--epochs", "2",
@@ -209,6 +211,33 @@ def test_requests_that_cannot_be_explained_are_refused_before_any_work(tmp_path)
     assert str(stats.exception) == "--top-k -3: must be at least 1 (selected edges per atom)"
 
 
+@pytest.mark.filterwarnings("ignore::symgnn.errors.InputWarning")  # given on purpose; the manifest keeps it
+def test_hops_beyond_the_whole_structure_are_capped_with_a_warning(tmp_path):
+    """--hops past the point where the fields hold the whole connected structure would only repeat
+    work (10**5 hops took half a minute per atom of this box): it is capped there, with a warning kept
+    in the manifest. Fewer hops are used as given."""
+    structure_file = _xyz(random_structure(150, seed=3), tmp_path / "box.xyz")
+    checkpoint = _checkpoint(tmp_path / "model.pt")
+    runner = CliRunner()
+
+    def explain(hops: int) -> dict:
+        out = tmp_path / f"hops{hops}"
+        result = runner.invoke(app, ["explain", str(checkpoint), str(structure_file), "--atoms", "0,7", "--hops",
+                                     str(hops), "--out", str(out), "--epochs", "2", "--sanity-atoms", "0",
+                                     "--no-figures"])
+        assert result.exit_code == 0, result.output
+        return json.loads((out / "manifest.json").read_text())
+
+    capped = explain(100_000)
+    assert capped["hops"] == 5  # the fields of atoms 0 and 7 stop growing at 5 hops (test_subgraph)
+    assert capped["receptive_field"]["mean_edges"] == capped["receptive_field"]["full_graph_edges"]
+    assert capped["warnings"] == ["--hops 100000: the receptive fields hold the whole connected structure from 5 hops "
+                                  "on; 5 are used (more give the same fields)"]
+    kept = explain(4)
+    assert kept["hops"] == 4 and kept["warnings"] == []
+    assert kept["receptive_field"]["mean_edges"] < kept["receptive_field"]["full_graph_edges"]
+
+
 def test_overwrite_replaces_the_earlier_run_and_keeps_the_users_files(tmp_path):
     """--overwrite into a directory holding another run's atoms leaves one run there: the earlier
     atoms' files go (a file the user added stays); the manifest names the checkpoint; the xyz and
@@ -225,13 +254,22 @@ def test_overwrite_replaces_the_earlier_run_and_keeps_the_users_files(tmp_path):
     out = tmp_path / "o"
     common = ["--out", str(out), "--epochs", "2", "--sanity-atoms", "0", "--no-figures"]
     runner = CliRunner()
+    stats = ["explain-stats", str(out), "--random-sets", "1", "--local-radius", "5"]
     first = runner.invoke(app, ["explain", str(checkpoint), str(dump), "--atoms", "2,5", *common])
     assert first.exit_code == 0, first.output
+    assert runner.invoke(app, stats).exit_code == 0
     (out / "atom_00005" / "notes.txt").write_text("mine")
+    (out / "stats" / "notes.txt").write_text("mine")
     second = runner.invoke(app, ["explain", str(checkpoint), str(dump), "--atoms", "7", "--overwrite", *common])
     assert second.exit_code == 0, second.output
     assert sorted(p.name for p in out.glob("atom_*")) == ["atom_00005", "atom_00007"]
     assert [p.name for p in (out / "atom_00005").iterdir()] == ["notes.txt"]
+    assert [p.name for p in (out / "stats").iterdir()] == ["notes.txt"]  # the earlier run's statistics went
+    assert runner.invoke(app, stats).exit_code == 0
+    (out / "stats" / "notes.txt").unlink()
+    third = runner.invoke(app, ["explain", str(checkpoint), str(dump), "--atoms", "7", "--overwrite", *common])
+    assert third.exit_code == 0, third.output
+    assert not (out / "stats").exists()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["atoms"] == [7] and manifest["model"]["checkpoint"] == str(checkpoint)
     assert manifest["warnings"] == []
@@ -241,6 +279,27 @@ def test_overwrite_replaces_the_earlier_run_and_keeps_the_users_files(tmp_path):
     explanation = json.loads((out / "atom_00007" / "explanation.json").read_text())
     assert explanation["id"] == int(loaded.atom_ids()[7])
     assert explanation["nodes"]["index"][explanation["center"]] == 7
+
+
+@pytest.mark.filterwarnings("ignore::symgnn.errors.InputWarning")  # given on purpose; the manifest keeps it
+def test_manifest_records_the_frame_and_the_several_frames_warning(tmp_path):
+    """Of a multi-frame file, the manifest says which frame was explained (as --frame counts: -1,
+    the last, by default) and keeps the warning that the file holds several frames."""
+    frames = [random_structure(60, seed=seed) for seed in (5, 6)]
+    trajectory = tmp_path / "trajectory.xyz"
+    write(trajectory, [Atoms(numbers=s.numbers, positions=s.positions, cell=s.cell, pbc=s.pbc) for s in frames],
+          format="extxyz")
+    checkpoint = _checkpoint(tmp_path / "model.pt")
+    runner = CliRunner()
+    for extra, frame, warned in [([], -1, True), (["--frame", "0"], 0, False)]:
+        out = tmp_path / f"frame{frame}"
+        result = runner.invoke(app, ["explain", str(checkpoint), str(trajectory), "--atoms", "3", "--out", str(out),
+                                     "--epochs", "2", "--sanity-atoms", "0", "--no-figures", *extra])
+        assert result.exit_code == 0, result.output
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert manifest["frame"] == frame
+        several = f"{trajectory}: holds several frames; reading the last (choose one with --frame N, 0 = the first)"
+        assert manifest["warnings"] == ([several] if warned else [])
 
 
 def test_explain_stats_reports_broken_results_in_one_line(tmp_path):
@@ -261,3 +320,49 @@ def test_explain_stats_reports_broken_results_in_one_line(tmp_path):
         load_results(out)
     with pytest.raises(SymgnnError, match="nowhere: directory not found"):
         load_results(tmp_path / "nowhere")
+
+
+def test_explain_stats_names_a_file_given_for_the_directory(tmp_path):
+    """A file given where the results directory belongs is said to be a file, with the directory
+    meant when the file lies in one (not "directory not found", which it was)."""
+    from symgnn.errors import SymgnnError
+
+    structure_file = _xyz(random_structure(60, seed=5), tmp_path / "box.xyz")
+    out = tmp_path / "o"
+    result = CliRunner().invoke(app, ["explain", str(_checkpoint(tmp_path / "model.pt")), str(structure_file), "--atoms",
+                                      "3", "--out", str(out), "--epochs", "2", "--sanity-atoms", "0", "--no-figures"])
+    assert result.exit_code == 0, result.output
+    for given in (out / "manifest.json", out / "atom_00003" / "edges.csv"):
+        stats = CliRunner().invoke(app, ["explain-stats", str(given)])
+        assert isinstance(stats.exception, SymgnnError)
+        assert str(stats.exception) == (f"{given}: is a file, not a directory (give the --out directory of symgnn "
+                                        f"explain: {out}?)")
+    stats = CliRunner().invoke(app, ["explain-stats", str(structure_file)])
+    assert str(stats.exception) == (f"{structure_file}: is a file, not a directory (give the --out directory of "
+                                    "symgnn explain)")
+
+
+def test_explain_stats_reports_a_broken_descriptors_csv_in_one_line(tmp_path):
+    """A truncated, edited or foreign descriptors.csv in the results is one error naming it (it was
+    a traceback, or, cut at a line break, a summary of fewer groups for that atom)."""
+    from symgnn.errors import SymgnnError
+    from tests.explain.conftest import example_attribution
+
+    structure_file = _xyz(random_structure(60, seed=5), tmp_path / "box.xyz")
+    out = tmp_path / "o"
+    result = CliRunner().invoke(app, ["explain", str(_checkpoint(tmp_path / "model.pt")), str(structure_file), "--atoms",
+                                      "3,5", "--out", str(out), "--epochs", "2", "--sanity-atoms", "0", "--no-figures"])
+    assert result.exit_code == 0, result.output
+    first, second = (example_attribution(out / f"atom_{a:05d}" / "descriptors.csv", a) for a in (3, 5))
+    text = second.read_text()
+    for broken, problem in [
+        (text[:-10], "truncated (the last row is incomplete)"),
+        (text.replace("delta_ev", "delta"), "missing column delta_ev"),
+        (text.replace(",0.2,", ",high,"), "line 2: could not convert string to float: 'high'"),
+        ("".join(text.splitlines(keepends=True)[:50]), f"49 descriptor groups, where {first} has 192"),
+    ]:
+        second.write_text(broken)
+        stats = CliRunner().invoke(app, ["explain-stats", str(out), "--random-sets", "1"])
+        assert isinstance(stats.exception, SymgnnError), stats.exception
+        assert str(stats.exception).startswith(f"{second}: {problem}"), stats.exception
+        assert not (out / "stats").exists()  # refused before any statistics were computed

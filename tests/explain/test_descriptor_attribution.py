@@ -17,7 +17,7 @@ from symgnn.explain.hooks import predict_with_mask
 from symgnn.explain.subgraph import receptive_field
 from symgnn.graph import build_graph
 from symgnn.descriptors import DescriptorConfig
-from tests.explain.conftest import tiny
+from tests.explain.conftest import example_attribution, tiny
 
 NAMES = DescriptorConfig().feature_names()
 
@@ -132,3 +132,25 @@ def test_a_single_draw_has_no_spread(box, tmp_path):
     assert {row["spread_ev"] for row in loaded.groups} == {None}
     (two,) = attribute_descriptors(model, data, [receptive_field(data, 0, 2)], groups, 0.3, draws=2)
     assert np.isfinite(two.spreads).all() and two.spreads.max() > 0
+
+
+@pytest.mark.parametrize("broken, problem", [
+    (lambda text: text[: len(text) // 2], "truncated"),
+    (lambda text: text.replace("delta_ev", "change", 1), "missing column delta_ev"),
+    (lambda text: text.replace("0.2,0.01", "big,0.01", 1), "line 2: could not convert string to float: 'big'"),
+    (lambda text: text.replace("0.2,0.01\n", "0.2,0.01,extra\n", 1), "line 2: 11 fields where the header has 10"),
+    (lambda text: text.replace(",0.2,0.01\n", "\n", 1), "line 2: 8 fields where the header has 10"),
+    (lambda text: text.splitlines(keepends=True)[0], "no descriptor groups"),
+    (lambda text: "", "empty file"),
+], ids=["truncated", "renamed column", "non-numeric", "extra field", "short row", "header only", "empty"])
+def test_a_broken_csv_is_one_error_naming_it(tmp_path, broken, problem):
+    """A truncated, edited or foreign descriptors.csv is a SymgnnError naming the file and the
+    problem (explain-stats shows it as one line), not a KeyError or ValueError from deep inside."""
+    path = example_attribution(tmp_path / "descriptors.csv")
+    text = path.read_text()
+    assert len(load_attribution(path).groups) > 100
+    path.write_text(broken(text))
+    with pytest.raises(SymgnnError) as error:
+        load_attribution(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: ") and problem in message and "re-run symgnn explain" in message, message

@@ -9,7 +9,7 @@ import torch
 from symgnn.errors import SymgnnError
 from symgnn.explain.gnnexplainer import check_exact, field_predictions
 from symgnn.explain.hooks import mask_route, receptive_hops
-from symgnn.explain.subgraph import batch_fields, receptive_field
+from symgnn.explain.subgraph import batch_fields, receptive_field, saturation_hops
 from tests.explain.conftest import tiny
 
 
@@ -34,6 +34,18 @@ def test_one_hop_too_few_is_detected(graph):
     fields = [receptive_field(graph, a, 1) for a in (0, 7)]
     with pytest.raises(SymgnnError, match="differs from the full graph"):
         check_exact(model, graph, fields)
+
+
+def test_saturation_hops_is_where_fields_stop_growing(graph):
+    """At saturation_hops the fields hold all they ever will (more hops add nothing); one hop fewer,
+    some field still lacks edges."""
+    atoms = [0, 7, 42]
+    hops = saturation_hops(graph, atoms)
+    fields = [receptive_field(graph, a, hops) for a in atoms]
+    assert all(np.array_equal(f.edges, receptive_field(graph, f.atom, hops + 3).edges) for f in fields)
+    assert all(f.num_edges == graph.edge_index.shape[1] for f in fields)  # a periodic box is one connected piece
+    assert any(receptive_field(graph, f.atom, hops - 1).num_edges < f.num_edges for f in fields)
+    assert saturation_hops(graph, atoms[:1]) <= hops
 
 
 def test_field_edges_are_the_computation_graph(graph):

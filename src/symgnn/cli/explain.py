@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from symgnn.cli.common import (
     DeviceOption, FrameOption, LabelColumnOption, ModelArgument, OverwriteOption, TypesOption, load_predictor,
 )
+
+if TYPE_CHECKING:
+    from symgnn.data.structure import Structure
 
 
 def _echo_fidelity(fidelity: dict) -> None:
@@ -34,6 +37,23 @@ def _parse_atoms(text: str) -> list[int]:
     return atoms
 
 
+def _read_structure(structure: str, label_column: str | None, types: str | None, frame: int | None,
+                    data_dir: Path | None) -> tuple["Structure", list[str]]:
+    """The structure file or sample to explain, and the warnings reading it gave (shown here, and
+    kept for the manifest: a file of several frames, of which one was read, is one of them)."""
+    import warnings
+
+    from symgnn.cli.common import read_file_or_sample
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = read_file_or_sample(structure, label_column, types, frame, data_dir)
+    distinct = {str(w.message): w.category for w in caught}
+    for message, category in distinct.items():
+        warnings.warn(message, category, stacklevel=2)
+    return loaded, list(distinct)
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def explain(
@@ -49,7 +69,9 @@ def register(app: typer.Typer) -> None:
         edge_reduction: str = typer.Option("sum", "--edge-reduction", help="sum or mean of the mask for the size penalty."),
         edge_ent: float = typer.Option(1.0, "--edge-ent", help="Weight of the mask-entropy penalty."),
         batch_size: int = typer.Option(1, "--batch-size", help="Atoms optimised together."),
-        hops: Optional[int] = typer.Option(None, "--hops", help="Receptive field in hops (default: the model's layers)."),
+        hops: Optional[int] = typer.Option(
+            None, "--hops", help="Receptive field in hops (default: the model's layers; capped, with a warning, "
+                                 "where the fields hold the whole connected structure)."),
         random_sets: int = typer.Option(2, "--random-sets", help="Random edge sets per k for the fidelity reference."),
         sanity_atoms: int = typer.Option(6, "--sanity-atoms", help="Atoms re-explained for the randomised-model check (0: skip)."),
         no_figures: bool = typer.Option(False, "--no-figures", help="Skip the per-atom global/local figures."),
@@ -75,9 +97,9 @@ def register(app: typer.Typer) -> None:
             raise SymgnnError(f"--descriptor-draws must be 0 or more, got {descriptor_draws}")
         predictor = load_predictor(checkpoint, device)
         path = Path(structure)
-        from symgnn.cli.common import output_directory, read_file_or_sample
+        from symgnn.cli.common import output_directory
 
-        loaded = read_file_or_sample(structure, label_column, types, frame, data_dir)
+        loaded, read_warnings = _read_structure(structure, label_column, types, frame, data_dir)
         target = output_directory(out or Path(f"explain_{path.stem}"))
         run = ExplainRun(
             top_k=top_k, n_random=random_sets, sanity_atoms=sanity_atoms, figures=not no_figures, hops=hops,
@@ -86,7 +108,7 @@ def register(app: typer.Typer) -> None:
                                     edge_ent=edge_ent, batch_size=batch_size, seed=seed),
         )
         manifest = explain_structure(predictor, loaded, None if atoms is None else _parse_atoms(atoms), sample, target, run,
-                                     log=typer.echo)
+                                     log=typer.echo, frame=frame, input_warnings=read_warnings)
         _echo_fidelity(manifest["fidelity"])
         typer.echo(f"wrote {target}")
 

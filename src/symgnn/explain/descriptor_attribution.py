@@ -32,6 +32,7 @@ not a share of the prediction.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ import torch
 from torch import nn
 from torch_geometric.data import Batch
 
-from symgnn.errors import SymgnnError
+from symgnn.errors import SymgnnError, file_error
 from symgnn.explain.hooks import model_device
 from symgnn.explain.stats import barrier_terciles
 from symgnn.explain.subgraph import ReceptiveField
@@ -263,21 +264,57 @@ class LoadedAttribution:
 
 
 def load_attribution(path: Path) -> LoadedAttribution:
-    """Read one atom's ``descriptors.csv`` (written by :func:`write_attribution`)."""
+    """Read one atom's ``descriptors.csv`` (written by :func:`write_attribution`). A truncated, edited
+    or foreign file is one :class:`SymgnnError` naming it and the problem: the statistics must not
+    average a half-read table, nor fail deep inside with a ``KeyError``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise _broken(path, "not a text file") from None
+    if not text.strip():
+        raise _broken(path, "empty file")
+    if not text.endswith("\n"):  # every row written ends in a line break: this one was cut off
+        raise _broken(path, "truncated (the last row is incomplete)")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = [c for c in CSV_COLUMNS if c != "spread_ev" and c not in (reader.fieldnames or ())]  # older files lack spread_ev
+    if missing:
+        raise _broken(path, f"missing column{'s' * (len(missing) > 1)} {', '.join(missing)} "
+                            f"(expected {','.join(CSV_COLUMNS)})")
     groups, without_edges = [], None
-    with open(path, encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            value = float(row["delta_ev"])
-            if row["kind"] == "edges":
-                without_edges = value
-                continue
-            groups.append({"group": row["group"], "kind": row["kind"], "scale": row["scale"],
-                           "neighbour": row["neighbour"] or None,
-                           "distance": float(row["distance"]) if row["distance"] else None,
-                           "degree": int(row["degree"]) if row["degree"] else None,
-                           "columns": int(row["columns"]), "delta_ev": value,
-                           "spread_ev": float(row["spread_ev"]) if row.get("spread_ev") else None})
+    for row in reader:
+        try:
+            value, group = _parse_row(row)
+        except ValueError as error:
+            raise _broken(path, f"line {reader.line_num}: {error}") from None
+        if group is None:
+            without_edges = value
+        else:
+            groups.append(group)
+    if not groups:
+        raise _broken(path, "no descriptor groups")
     return LoadedAttribution(groups, without_edges)
+
+
+def _parse_row(row: dict) -> tuple[float, dict | None]:
+    """``(delta_ev, group)`` of one row of ``descriptors.csv``; the group is ``None`` for the edge
+    pathway's row. A row with too few or too many fields or a non-number is a ``ValueError``."""
+    extra = row.pop(None, [])  # csv.DictReader files surplus fields under None and pads short rows with None
+    given = sum(v is not None for v in row.values()) + len(extra)
+    if given != len(row):
+        raise ValueError(f"{given} fields where the header has {len(row)}")
+    value = float(row["delta_ev"])
+    if row["kind"] == "edges":
+        return value, None
+    return value, {"group": row["group"], "kind": row["kind"], "scale": row["scale"],
+                   "neighbour": row["neighbour"] or None,
+                   "distance": float(row["distance"]) if row["distance"] else None,
+                   "degree": int(row["degree"]) if row["degree"] else None,
+                   "columns": int(row["columns"]), "delta_ev": value,
+                   "spread_ev": float(row["spread_ev"]) if row.get("spread_ev") else None}
+
+
+def _broken(path: Path, problem: str) -> SymgnnError:
+    return file_error(path, f"{problem}; re-run symgnn explain with --overwrite")
 
 
 def summarise_attributions(attributions: Sequence[LoadedAttribution], predictions: Sequence[float]) -> dict:

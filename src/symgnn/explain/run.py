@@ -18,7 +18,7 @@ from symgnn.explain.fidelity import DEFAULT_KS, atom_fidelity, summarise_fidelit
 from symgnn.explain.gnnexplainer import ExplainConfig, check_exact, explain_fields, prepare_graph
 from symgnn.explain.hooks import receptive_hops
 from symgnn.explain.sanity import sanity_check
-from symgnn.explain.subgraph import receptive_field
+from symgnn.explain.subgraph import receptive_field, saturation_hops
 from symgnn.explain.writers import atom_dir, load_atom, load_results, write_atom, write_json
 from symgnn.io.atomic import refuse_to_overwrite
 from symgnn.nn.descriptor_input import OutOfDistributionWarning
@@ -82,15 +82,21 @@ def check_request(model, structure: Structure, atoms: Sequence[int] | None, samp
 
 
 def explain_structure(predictor, structure: Structure, atoms: Sequence[int] | None, sample: int | None,
-                      out: Path, run: ExplainRun, log=print) -> dict:
+                      out: Path, run: ExplainRun, log=print, frame: int | None = None,
+                      input_warnings: Sequence[str] = ()) -> dict:
     """Explain ``atoms`` (or ``sample`` atoms picked by :func:`pick_atoms`) of ``structure``; write the
     per-atom files, figures and ``manifest.json`` into ``out``; return the manifest.
+
+    ``frame`` is the frame of the input file ``structure`` was read from (``--frame``; ``None``: the
+    last, recorded as -1) and ``input_warnings`` the warnings reading it gave (a file of several
+    frames, ...), already shown by the caller: the manifest records both.
 
     The warnings ``predict`` would give for the structure (free surfaces, descriptors or barriers
     outside the training data, a structure the model was trained on) are given once and recorded
     in the manifest under ``warnings``: an explanation of a meaningless value explains nothing. With
-    ``run.overwrite``, atom folders of an earlier run into ``out`` that this run does not explain
-    are removed, so the directory holds one run."""
+    ``run.overwrite``, atom folders of an earlier run into ``out`` that this run does not explain,
+    and the earlier run's statistics (``out/stats``, of ``symgnn explain-stats``), are removed, so
+    the directory holds one run."""
     manifest_path = out / "manifest.json"
     refuse_to_overwrite([manifest_path], run.overwrite)
     model = predictor.model.eval()
@@ -114,26 +120,48 @@ def explain_structure(predictor, structure: Structure, atoms: Sequence[int] | No
     distinct = {str(w.message): w.category for w in caught}  # an ensemble's members say the same thing
     for message, category in distinct.items():  # given here, once each, and kept in the manifest
         warnings.warn(message, category, stacklevel=2)
-    recorded_warnings = list(distinct)
+    recorded_warnings = list(dict.fromkeys([*input_warnings, *distinct]))
     if atoms is None:
         atoms = pick_atoms(full, int(sample or 0), run.explainer.seed)
+    hops, capped = field_hops(model, data, atoms, run.hops)
+    if capped:
+        warnings.warn(capped, InputWarning, stacklevel=2)
+        recorded_warnings.append(capped)
     with warnings.catch_warnings():  # the fields are parts of the structure reported on above
         warnings.simplefilter("ignore", OutOfDistributionWarning)
-        manifest = _explain_atoms(predictor, model, data, structure, atoms, out, run, log)
+        manifest = _explain_atoms(predictor, model, data, structure, atoms, hops, out, run, log)
+    manifest["frame"] = -1 if frame is None else frame
     manifest["speed"]["full_graph_forward_seconds"] = round(full_seconds, 3)
     manifest["warnings"] = recorded_warnings
     write_json(manifest_path, manifest, overwrite=run.overwrite)
     _remove_atom_folders(out, [a for a in earlier_atoms if a not in atoms])
+    if run.overwrite:
+        _remove_files(out / "stats", STATS_FILES)  # statistics of the run just replaced
     return manifest
 
 
-def _explain_atoms(predictor, model, data, structure: Structure, atoms: list[int], out: Path, run: ExplainRun,
-                   log) -> dict:
-    """Explain ``atoms`` on their receptive fields and write their files; the manifest (without the
-    warnings and the full-graph timing, which the caller adds)."""
+def field_hops(model, data, atoms: Sequence[int], hops: int | None) -> tuple[int, str | None]:
+    """The hops of the receptive fields of ``atoms`` in the graph ``data``: ``hops`` (``--hops``,
+    at least the model's layers: :func:`check_request`; ``None``: the model's layers), capped where
+    the fields already hold the whole connected structure (:func:`saturation_hops`), since more hops
+    give the same fields and only repeat work (a pass over the edges per hop: 10**5 hops took half a
+    minute per atom of a 150-atom box). With the warning to give when it was capped, else ``None``."""
+    layers = receptive_hops(model)
+    if hops is None or hops <= layers:
+        return layers if hops is None else hops, None
+    enough = max(layers, saturation_hops(data, atoms))
+    if hops <= enough:
+        return hops, None
+    return enough, (f"--hops {hops}: the receptive fields hold the whole connected structure from {enough} hops on; "
+                    f"{enough} are used (more give the same fields)")
+
+
+def _explain_atoms(predictor, model, data, structure: Structure, atoms: list[int], hops: int, out: Path,
+                   run: ExplainRun, log) -> dict:
+    """Explain ``atoms`` on their ``hops``-hop receptive fields and write their files; the manifest
+    (without the frame, the warnings and the full-graph timing, which the caller adds)."""
     from symgnn.explain.figures import global_view, local_view
 
-    hops = receptive_hops(model) if run.hops is None else run.hops
     fields = [receptive_field(data, a, hops) for a in atoms]
     worst = check_exact(model, data, fields)
     log(f"{len(atoms)} atoms, {hops}-hop receptive fields: {np.mean([f.num_edges for f in fields]):.0f} edges on "
@@ -190,6 +218,9 @@ def _explain_atoms(predictor, model, data, structure: Structure, atoms: list[int
 
 #: the files ``symgnn explain`` writes into an atom's folder (only these are ever removed)
 ATOM_FILES = ("edges.csv", "explanation.json", "importance.xyz", "global.png", "local.png", "descriptors.csv")
+#: the files ``symgnn explain-stats`` writes (:func:`explain_stats`; only these are ever removed)
+STATS_FILES = ("distance_histogram.png", "edge_lengths.png", "bond_angles.png", "h1_cycles.png", "barrier_groups.png",
+               "fidelity.png", "descriptor_groups.png", "descriptor_distances.png", "summary.json")
 
 
 def _earlier_atoms(manifest_path: Path) -> list[int]:
@@ -203,14 +234,20 @@ def _earlier_atoms(manifest_path: Path) -> list[int]:
 
 
 def _remove_atom_folders(out: Path, atoms: list[int]) -> None:
-    """Remove the files of an earlier run's atoms (``--overwrite``), and their folders when that
-    leaves them empty: anything else a user put there stays."""
+    """Remove the files of an earlier run's atoms (``--overwrite``)."""
     for atom in atoms:
-        folder = atom_dir(out, atom)
-        for name in ATOM_FILES:
-            (folder / name).unlink(missing_ok=True)
-        if folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
+        _remove_files(atom_dir(out, atom), ATOM_FILES)
+
+
+def _remove_files(folder: Path, names: Sequence[str]) -> None:
+    """Remove the files ``names`` that symgnn wrote into ``folder``, and the folder when that leaves
+    it empty: anything else a user put there stays."""
+    if not folder.is_dir():
+        return
+    for name in names:
+        (folder / name).unlink(missing_ok=True)
+    if not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def _attribute_descriptors(model, data, fields, label_std: float, run: ExplainRun, out: Path, log) -> dict | None:
@@ -256,6 +293,7 @@ def explain_stats(results: Path, out: Path | None, config, overwrite: bool = Fal
     summary_path = out / "summary.json"
     refuse_to_overwrite([summary_path], overwrite)
     manifest, atoms = load_results(results)
+    descriptors = _descriptor_summary(results, manifest, atoms)  # read first: a broken file stops before any work
     summary, stats = compute_stats(atoms, manifest, config)
     written = [
         figures.distance_histogram(stats, out / "distance_histogram.png"),
@@ -271,7 +309,6 @@ def explain_stats(results: Path, out: Path | None, config, overwrite: bool = Fal
     ]
     if summary.get("fidelity"):
         written.append(figures.fidelity_plot(summary["fidelity"], out / "fidelity.png"))
-    descriptors = _descriptor_summary(results, manifest, atoms)
     if descriptors is not None:
         summary["descriptors"] = descriptors
         written.append(figures.descriptor_groups_plot(descriptors, out / "descriptor_groups.png"))
@@ -290,4 +327,11 @@ def _descriptor_summary(results: Path, manifest: dict, atoms) -> dict | None:
     missing = [p for p in paths if not p.is_file()]
     if missing:
         raise SymgnnError(f"{missing[0]}: descriptor attribution missing (incomplete explain run?)")
-    return summarise_attributions([load_attribution(p) for p in paths], [a.prediction for a in atoms])
+    loaded = [load_attribution(p) for p in paths]
+    groups = {row["group"] for row in loaded[0].groups}
+    for path, attribution in zip(paths, loaded):  # a file cut at a line break reads as fewer groups
+        if {row["group"] for row in attribution.groups} != groups:
+            raise SymgnnError(f"{path}: {len(attribution.groups)} descriptor groups, where {paths[0]} has "
+                              f"{len(groups)} (truncated, or from another model?); re-run symgnn explain "
+                              "with --overwrite")
+    return summarise_attributions(loaded, [a.prediction for a in atoms])

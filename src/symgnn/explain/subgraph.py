@@ -16,6 +16,7 @@ from the target, so an atom across the box boundary sits where the model sees it
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,6 +83,25 @@ def receptive_field(data: Data, atom: int, hops: int) -> ReceptiveField:
     center = int(mapping[0])
     offsets, hop = _unwrap(edge_index.numpy(), sub.edge_vec.double().numpy(), center, int(subset.numel()), hops)
     return ReceptiveField(int(atom), sub, subset.numpy(), edge_ids.numpy(), center, offsets, hop)
+
+
+def saturation_hops(data: Data, atoms: Sequence[int]) -> int:
+    """The fewest hops at which the receptive field of each of ``atoms`` holds everything its atom is
+    connected to: one more than the farthest graph distance from any of them (the edges into the
+    farthest atoms join the field one hop after those atoms). More hops give the same fields, so a
+    larger request is only work; one breadth-first search per atom, over the whole graph."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import shortest_path
+
+    source, target = data.edge_index.cpu().numpy()
+    n = data.num_nodes
+    towards = coo_matrix((np.ones(len(source)), (target, source)), shape=(n, n)).tocsr()  # receiver -> sender
+    farthest = 0
+    atoms = np.asarray(atoms, dtype=np.int64)
+    for start in range(0, len(atoms), 256):  # bounds the (atoms, n) distance table
+        distances = shortest_path(towards, directed=True, unweighted=True, indices=atoms[start:start + 256])
+        farthest = max(farthest, int(distances[np.isfinite(distances)].max()))
+    return farthest + 1
 
 
 def _unwrap(edge_index: np.ndarray, edge_vec: np.ndarray, center: int, n: int, hops: int) -> tuple[np.ndarray, np.ndarray]:

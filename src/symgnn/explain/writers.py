@@ -2,7 +2,7 @@
 
 Layout of ``symgnn explain --out DIR``::
 
-    DIR/manifest.json                  checkpoint, run settings, atoms, warnings, timing, fidelity, sanity
+    DIR/manifest.json                  checkpoint, run settings, frame, atoms, warnings, timing, fidelity, sanity
     DIR/atom_<index>/edges.csv         every receptive-field edge, most important first
     DIR/atom_<index>/explanation.json  nodes (index, id, species, unwrapped offsets, hops), edges, fidelity
     DIR/atom_<index>/importance.xyz    receptive field for OVITO: importance per atom, target flagged
@@ -194,6 +194,9 @@ def _loaded_atom(p: dict) -> LoadedAtom:
 def load_results(results: Path) -> tuple[dict, list[LoadedAtom]]:
     """The manifest and every atom's explanation of a ``symgnn explain`` output directory."""
     manifest_path = results / "manifest.json"
+    if results.is_file():
+        raise SymgnnError(f"{results}: is a file, not a directory (give the --out directory of symgnn explain"
+                          f"{_enclosing_run(results)})")
     if not results.is_dir():
         raise SymgnnError(f"{results}: directory not found (give the --out directory of symgnn explain)")
     if not manifest_path.is_file():
@@ -207,3 +210,10 @@ def load_results(results: Path) -> tuple[dict, list[LoadedAtom]]:
         raise SymgnnError(f"{missing[0] if missing else results}: explanation missing (incomplete explain run?)")
     atoms = [load_atom(p) for p in paths]
     return manifest, atoms
+
+
+def _enclosing_run(path: Path) -> str:
+    """``": DIR?"`` when the file ``path`` lies in an explain output directory ``DIR`` (its
+    ``manifest.json``, an atom's or the statistics' files), else nothing: the directory meant."""
+    run = next((p for p in list(path.parents)[:2] if (p / "manifest.json").is_file()), None)
+    return "" if run is None else f": {run}?"
