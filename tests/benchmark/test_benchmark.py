@@ -161,3 +161,30 @@ def test_directory_made_before_the_allocator_setting_is_still_accepted(tmp_path)
     check_protocol(tmp_path, Protocol.make(3, quick=False))
     with pytest.raises(SymgnnError, match=r"train_recipe\.keep_freed_memory recorded False, requested True"):
         check_protocol(tmp_path, Protocol.make(3, quick=False, keep_freed_memory=True))
+
+
+def test_format_duration_reads_at_every_scale():
+    from symgnn.benchmark.runner import format_duration
+
+    assert format_duration(0.04) == "0.0 s"
+    assert format_duration(4.26) == "4.3 s"
+    assert format_duration(59.94) == "59.9 s"
+    assert format_duration(59.96) == "1.0 min"
+    assert format_duration(150) == "2.5 min"
+    assert format_duration(3599) == "1.0 h"
+    assert format_duration(5400) == "1.5 h"
+
+
+def test_summary_line_gives_seconds_for_a_fast_benchmark_and_says_what_was_skipped(tmp_path, monkeypatch):
+    """A benchmark of a few seconds used to end with "3 run(s) in 0.0 min"."""
+    import symgnn.benchmark.runner as runner
+    from symgnn.benchmark.runner import BenchmarkResult
+
+    def fast(*args, **kwargs):
+        return BenchmarkResult(tmp_path, [tmp_path / f"r{i}.json" for i in range(3)], tmp_path / "results.csv",
+                               tmp_path / "results.md", "| table |", 4.2, skipped=2)
+
+    monkeypatch.setattr(runner, "run_benchmark", fast)
+    result = invoke("--quick", "--models", "mlp", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "3 run(s) (2 already done, not rerun) in 4.2 s; tables " in result.output

@@ -161,6 +161,26 @@ def test_interrupt_says_how_to_resume(tmp_path, monkeypatch):
     assert "interrupted; rerun the same command to resume" in result.output
 
 
+def test_sigterm_says_how_to_resume_and_ends_as_terminated(tmp_path, monkeypatch, capsys):
+    """A scheduler's SIGTERM (raised as Terminated by `symgnn`) gets the same advice, then exit 143."""
+    import sys
+
+    import symgnn.benchmark.runner as runner
+    from symgnn.cli.main import main
+    from symgnn.errors import Terminated
+
+    def terminated(*args, **kwargs):
+        raise Terminated
+
+    monkeypatch.setattr(runner, "run_benchmark", terminated)
+    monkeypatch.setattr(sys, "argv", ["symgnn", "benchmark", "--quick", "--models", "mlp", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 143
+    err = capsys.readouterr().err.splitlines()
+    assert err[-2:] == [f"rerun the same command to resume (finished runs in {tmp_path} are kept)", "terminated"]
+
+
 class TinyModel(nn.Module):
     """A per-atom model of a user: an embedding of the atomic number and a linear read-out."""
 
@@ -224,3 +244,79 @@ def test_cli_imports_a_module_that_registers_a_model(tmp_path, monkeypatch):
     assert not out.exists()
     result = CliRunner().invoke(app, ["benchmark", "--import", str(tmp_path / "missing.py"), "--out", str(out)])
     assert isinstance(result.exception, SymgnnError) and "no such file" in str(result.exception)
+
+
+@pytest.mark.parametrize("file, text, problem", [
+    ("broken.py", "x = 1\n\ndef f(:\n    pass\n", r"SyntaxError at line 3: "),
+    ("raises.py", "import math\nraise RuntimeError('no GPU\\nhere')\n", r"RuntimeError at line 2: no GPU here$"),
+    ("needs.py", "import no_such_package_for_symgnn\n", r"ModuleNotFoundError at line 1: .*no_such_package_for_symgnn"),
+    ("exits.py", "import sys\nsys.exit(3)\n", r"exits on import"),
+    ("missing.py", None, r"no such file$"),
+    ("notes.txt", "hello\n", r"not a \.py file"),
+])
+def test_cli_import_of_a_broken_file_is_one_error_line_before_any_work(tmp_path, monkeypatch, capsys, file, text,
+                                                                       problem):
+    """A file that does not parse, raises, exits or is missing: one ``error:`` line naming it and the
+    problem (with the line in the user's file), exit status 2, no traceback, nothing written."""
+    import sys
+
+    from symgnn.cli.main import main
+
+    if text is not None:
+        (tmp_path / file).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    out = tmp_path / "bench"
+    monkeypatch.setattr(sys, "argv", ["symgnn", "benchmark", "--import", file, "--models", "mlp", "--quick",
+                                      "--out", str(out)])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in captured.out + captured.err, captured.err
+    assert lines[0].startswith(f"error: cannot import models from {file}: ")
+    assert re.search(problem, lines[0]), lines[0]
+    assert not out.exists() and file.removesuffix(".py") not in sys.modules
+
+
+def test_cli_import_of_a_module_name_that_raises_names_its_file(tmp_path, monkeypatch):
+    import sys
+
+    (tmp_path / "user_models_that_raise.py").write_text("x = 1\nraise ValueError('bad setting')\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    result = CliRunner().invoke(app, ["benchmark", "--import", "user_models_that_raise", "--quick",
+                                      "--out", str(tmp_path / "bench")])
+    assert isinstance(result.exception, SymgnnError)
+    assert str(result.exception) == (f"cannot import models from user_models_that_raise: ValueError at "
+                                     f"{tmp_path / 'user_models_that_raise.py'} line 2: bad setting")
+    result = CliRunner().invoke(app, ["benchmark", "--import", "no_such_user_module", "--quick",
+                                      "--out", str(tmp_path / "bench")])
+    assert isinstance(result.exception, SymgnnError)
+    assert str(result.exception).startswith("cannot import models from no_such_user_module: no such module")
+    assert not (tmp_path / "bench").exists()
+
+
+def test_cli_imported_file_imports_the_modules_beside_it(tmp_path, monkeypatch):
+    """As when Python runs a script, a ``--import`` file finds its own helper modules in its folder."""
+    import sys
+
+    from symgnn.models import registry
+
+    registry.available_models()
+    monkeypatch.setattr(registry, "_MODELS", dict(registry._MODELS))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    (tmp_path / "plugin").mkdir()
+    (tmp_path / "plugin" / "sibling_layers_for_symgnn.py").write_text(
+        "from tests.benchmark.test_benchmark_safety import TinyModel\n")
+    (tmp_path / "plugin" / "my_sibling_models.py").write_text(
+        "from sibling_layers_for_symgnn import TinyModel\n"
+        "from symgnn.models.registry import register\n"
+        "register('sibling_user_model')(TinyModel)\n")
+    result = CliRunner().invoke(app, ["benchmark", "--import", str(tmp_path / "plugin" / "my_sibling_models.py"),
+                                      "--models", "sibling_user_model,nope", "--quick",
+                                      "--out", str(tmp_path / "bench")])
+    assert isinstance(result.exception, SymgnnError) and "unknown model(s) nope;" in str(result.exception)
+    for name in ("my_sibling_models", "sibling_layers_for_symgnn"):
+        sys.modules.pop(name, None)

@@ -60,6 +60,16 @@ def run_name(model: str, seed: int) -> str:
     return f"{model}-seed{seed}"
 
 
+def format_duration(seconds: float) -> str:
+    """``seconds`` at a readable scale: ``"12.3 s"`` below a minute, ``"2.5 min"`` below an hour, then
+    ``"1.5 h"`` (each switches where its rounded figure would reach the next unit)."""
+    if round(seconds, 1) < 60:
+        return f"{seconds:.1f} s"
+    if round(seconds / 60, 1) < 60:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def _split_reports(evaluations: dict[str, Evaluation]) -> dict[str, dict[str, Any]]:
     return {split: evaluation.report() for split, evaluation in evaluations.items()}
 
@@ -254,8 +264,7 @@ def run_one(model: str, seed: int, protocol: Protocol, data: BenchmarkData, out:
         json.dump(record, handle, indent=2, default=_json_default)
     val = record["splits"]["val"]["pearson"]
     wall = record["wall_seconds"]
-    log(f"done {run_name(model, seed)}: val Pearson {val:.4f}, wall "
-        + (f"{wall:.1f} s" if wall < 60 else f"{wall / 60:.1f} min"))
+    log(f"done {run_name(model, seed)}: val Pearson {val:.4f}, wall {format_duration(wall)}")
     return result_path
 
 
@@ -382,7 +391,8 @@ def _check_models(models: list[str], protocol: Protocol, overrides: dict[str, di
 
 @dataclass
 class BenchmarkResult:
-    """What one benchmark invocation produced: the run JSONs, the tables and the time taken."""
+    """What one benchmark invocation produced: the run JSONs (``skipped`` of them done before and not
+    rerun), the tables and the time taken."""
 
     out: Path
     run_files: list[Path]
@@ -390,6 +400,7 @@ class BenchmarkResult:
     markdown_path: Path
     markdown: str
     seconds: float
+    skipped: int = 0
 
 
 def run_benchmark(
@@ -428,11 +439,12 @@ def run_benchmark(
     data = quick_data(data_dir, out, QUICK_CROP_RADIUS) if quick else full_data(data_dir)
     if quick:
         log("QUICK MODE: a smoke test on small crops for a few epochs; the numbers are not comparable to full runs")
-    files = []
+    files, skipped = [], 0
     for seed in range(seeds):
         for model in models:
+            skipped += (out / "runs" / f"{run_name(model, seed)}.json").is_file()
             hparams = None if model == DESCRIPTORS else hparams_of(model, model_hparams)
             files.append(run_one(model, seed, protocol, data, out, log, hparams))
             write_tables(out, data.data_dir)
     csv_path, markdown_path, markdown = write_tables(out, data.data_dir)
-    return BenchmarkResult(out, files, csv_path, markdown_path, markdown, time.monotonic() - start)
+    return BenchmarkResult(out, files, csv_path, markdown_path, markdown, time.monotonic() - start, skipped)

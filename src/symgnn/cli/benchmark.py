@@ -28,31 +28,90 @@ def _warn_oversubscribed(threads: int) -> None:
                       "threads will share cores and each epoch runs slower", InputWarning, stacklevel=2)
 
 
+def _import_failure(name: str, file: Path | None, error: BaseException) -> str:
+    """``--import`` of ``name`` (the user's ``file``, when known) failed with ``error``: one line naming
+    the problem and, when it is in the user's code, the line (the traceback would point into importlib)."""
+    import importlib
+    import traceback
+
+    kind = type(error).__name__
+    if isinstance(error, SystemExit):
+        return f"it exits on import (sys.exit({error.code!r}))"
+    if isinstance(error, SyntaxError):
+        text = " ".join((error.msg or "invalid syntax").split())
+        where = f"line {error.lineno}" if error.lineno else "an unknown line"
+        if error.filename and (file is None or Path(error.filename).resolve() != file):
+            where = f"{error.filename} {where}"
+        return f"{kind} at {where}: {text}"
+    message = " ".join(str(error).split()) or "(no message)"  # one line
+    here, importlib_dir = Path(__file__).resolve(), Path(importlib.__file__).resolve().parent
+
+    def is_machinery(filename: str) -> bool:  # this helper, importlib, frozen bootstrap frames
+        path = Path(filename).resolve()
+        return filename.startswith("<") or path == here or importlib_dir in path.parents
+
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if not is_machinery(frame.filename)]
+    origin = file or (Path(frames[0].filename).resolve() if frames else None)  # the module's own code
+    own = [frame for frame in frames if Path(frame.filename).resolve() == origin]
+    if own:
+        where = f"line {own[-1].lineno}" if file else f"{own[-1].filename} line {own[-1].lineno}"
+        return f"{kind} at {where}: {message}"
+    return f"{kind}: {message}"
+
+
 def import_model_modules(names: list[str]) -> None:
     """Import each ``--import`` module (a dotted name, found from the working directory too, or a ``.py``
-    file) so that the models it registers with ``symgnn.models.registry.register`` can be benchmarked."""
+    file, which may import the modules beside it) so that the models it registers with
+    ``symgnn.models.registry.register`` can be benchmarked.
+
+    A module that cannot be imported (no such file or module, a syntax error, an exception while it
+    runs) is a :class:`~symgnn.errors.SymgnnError` of one line, ``cannot import models from <name>:
+    <problem>``, raised before anything is trained."""
     import importlib
     import importlib.util
     import sys
 
     from symgnn.errors import SymgnnError
 
+    def failure(problem: str) -> SymgnnError:
+        return SymgnnError(f"cannot import models from {name}: {problem}")
+
     for name in names:
-        if name.endswith(".py"):
+        if name.endswith(".py") or "/" in name or "\\" in name or Path(name).is_file():
             path = Path(name)
+            if path.is_dir():
+                raise failure("is a folder; give a .py file or a module name")
             if not path.is_file():
-                raise SymgnnError(f"--import {name}: no such file")
-            spec = importlib.util.spec_from_file_location(path.stem, path)
+                raise failure("no such file")
+            if path.suffix != ".py":
+                raise failure("not a .py file; give a .py file or a module name")
+            stem = path.stem
+            spec = importlib.util.spec_from_file_location(stem, path)
             module = importlib.util.module_from_spec(spec)
-            sys.modules[path.stem] = module
-            spec.loader.exec_module(module)
+            previous = sys.modules.get(stem)
+            sys.modules[stem] = module
+            folder = str(path.resolve().parent)  # as for a script: the file's own modules import
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
+            try:
+                spec.loader.exec_module(module)
+            except (Exception, SystemExit) as error:  # the user's code: any failure is theirs (Ctrl-C is not)
+                if previous is None:
+                    sys.modules.pop(stem, None)
+                else:
+                    sys.modules[stem] = previous
+                raise failure(_import_failure(name, path.resolve(), error)) from None
             continue
         if "" not in sys.path and str(Path.cwd()) not in sys.path:
             sys.path.insert(0, str(Path.cwd()))
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as error:
-            raise SymgnnError(f"--import {name}: {error}") from None
+            if error.name and (name == error.name or name.startswith(f"{error.name}.")):
+                raise failure(f"no such module (give a .py file, or a module importable from {Path.cwd()})") from None
+            raise failure(_import_failure(name, None, error)) from None
+        except (Exception, SystemExit) as error:
+            raise failure(_import_failure(name, None, error)) from None
 
 
 def register(app: typer.Typer) -> None:
@@ -83,8 +142,8 @@ def register(app: typer.Typer) -> None:
         import torch
 
         from symgnn.benchmark.protocol import parse_models
-        from symgnn.benchmark.runner import run_benchmark
-        from symgnn.errors import SymgnnError
+        from symgnn.benchmark.runner import format_duration, run_benchmark
+        from symgnn.errors import SymgnnError, Terminated
 
         if threads is not None:
             if threads < 1:
@@ -102,7 +161,11 @@ def register(app: typer.Typer) -> None:
         except KeyboardInterrupt:  # typer would exit 130 without a word
             typer.echo(f"interrupted; rerun the same command to resume (finished runs in {target} are kept)", err=True)
             raise typer.Exit(130) from None
+        except Terminated:  # SIGTERM (a scheduler's time limit): the same advice, then `symgnn` exits 143
+            typer.echo(f"rerun the same command to resume (finished runs in {target} are kept)", err=True)
+            raise
         typer.echo("")
         typer.echo(result.markdown)
-        typer.echo(f"{len(result.run_files)} run(s) in {result.seconds / 60:.1f} min; "
+        done_before = f" ({result.skipped} already done, not rerun)" if result.skipped else ""
+        typer.echo(f"{len(result.run_files)} run(s){done_before} in {format_duration(result.seconds)}; "
                    f"tables {result.csv_path} and {result.markdown_path}")
