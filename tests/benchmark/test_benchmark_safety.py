@@ -280,6 +280,21 @@ def test_cli_import_of_a_broken_file_is_one_error_line_before_any_work(tmp_path,
     assert not out.exists() and file.removesuffix(".py") not in sys.modules
 
 
+def test_cli_import_of_a_file_named_like_a_loaded_module_is_refused(tmp_path, monkeypatch):
+    """``json.py`` must not replace the standard library's json for the rest of the run."""
+    import json
+    import sys
+
+    (tmp_path / "json.py").write_text("raise RuntimeError('must not run')\n")
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    result = CliRunner().invoke(app, ["benchmark", "--import", str(tmp_path / "json.py"), "--quick",
+                                      "--out", str(tmp_path / "bench")])
+    assert isinstance(result.exception, SymgnnError)
+    assert str(result.exception) == (f"cannot import models from {tmp_path / 'json.py'}: its name is that of the "
+                                     "module 'json' already in use; rename the file")
+    assert sys.modules["json"] is json and not (tmp_path / "bench").exists()
+
+
 def test_cli_import_of_a_module_name_that_raises_names_its_file(tmp_path, monkeypatch):
     import sys
 

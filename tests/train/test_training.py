@@ -4,6 +4,7 @@ serves evaluate and predict."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -343,6 +344,7 @@ def test_without_validation_samples_the_final_model_is_kept(tmp_path, one_thread
     result = CliRunner().invoke(app, ["train", "--config", str(path), "--out", str(tmp_path / "run"), "--quiet"])
     assert result.exit_code == 0, result.output
     assert "no validation samples" in result.output and "final model (no validation samples) at epoch 3" in result.output
+    assert re.search(r"\(3 epochs, \d+\.\d s, ", result.output), result.output  # seconds, not "0.0 min"
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert len(records) == 3 and not any("val_pearson" in r for r in records)
     best, last = load_checkpoint(tmp_path / "run" / "best.pt"), load_checkpoint(tmp_path / "run" / "last.pt")

@@ -46,6 +46,7 @@ from symgnn.benchmark.protocol import (
 from symgnn.benchmark.splits import BenchmarkData, check_data, full_data, quick_data
 from symgnn.benchmark.table import load_runs, write_tables
 from symgnn.data.structure import Structure
+from symgnn.durations import format_duration
 from symgnn.errors import SymgnnError
 from symgnn.evaluate import Evaluation, evaluate
 from symgnn.io.atomic import atomic_write
@@ -58,16 +59,6 @@ Log = Callable[[str], Any]
 def run_name(model: str, seed: int) -> str:
     """``<model>-seed<k>``: the stem of a run's directory and JSON file."""
     return f"{model}-seed{seed}"
-
-
-def format_duration(seconds: float) -> str:
-    """``seconds`` at a readable scale: ``"12.3 s"`` below a minute, ``"2.5 min"`` below an hour, then
-    ``"1.5 h"`` (each switches where its rounded figure would reach the next unit)."""
-    if round(seconds, 1) < 60:
-        return f"{seconds:.1f} s"
-    if round(seconds / 60, 1) < 60:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def _split_reports(evaluations: dict[str, Evaluation]) -> dict[str, dict[str, Any]]:

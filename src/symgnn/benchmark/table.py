@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from symgnn.benchmark.protocol import ALL_MODELS, DESCRIPTORS, PAPER_TEST_PEARSON, QUICK_EPOCHS
+from symgnn.durations import format_duration
 from symgnn.errors import SymgnnError
 from symgnn.io.atomic import atomic_write
 
@@ -124,7 +125,7 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
               "val Spearman", "val MAE (eV)"]
     if has_test:
         header += ["test Spearman", "test MAE (eV)"]
-    header += ["parameters", "s / epoch", "wall (min)", "invariance error (eV)"]
+    header += ["parameters", "s / epoch", "wall", "invariance error (eV)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
     for row in rows:
         budget = "fit (no epochs)" if row["model"] == DESCRIPTORS else (
@@ -143,7 +144,7 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
                       _figure(row["test_mae_mean"], row["test_mae_std"])]
         cells += [
             _plain(row["parameters"], ",.0f"), _plain(row["seconds_per_epoch"], ".3g"),
-            _plain(None if row["wall_seconds"] is None else row["wall_seconds"] / 60, ".3g"),
+            "—" if row["wall_seconds"] is None else format_duration(row["wall_seconds"]),
             _plain(row["invariance_error_ev"], ".2e"),
         ]
         lines.append("| " + " | ".join(cells) + " |")

@@ -65,8 +65,9 @@ def import_model_modules(names: list[str]) -> None:
     ``symgnn.models.registry.register`` can be benchmarked.
 
     A module that cannot be imported (no such file or module, a syntax error, an exception while it
-    runs) is a :class:`~symgnn.errors.SymgnnError` of one line, ``cannot import models from <name>:
-    <problem>``, raised before anything is trained."""
+    runs, a file named like a module already imported, such as ``json.py``) is a
+    :class:`~symgnn.errors.SymgnnError` of one line, ``cannot import models from <name>: <problem>``,
+    raised before anything is trained."""
     import importlib
     import importlib.util
     import sys
@@ -86,9 +87,13 @@ def import_model_modules(names: list[str]) -> None:
             if path.suffix != ".py":
                 raise failure("not a .py file; give a .py file or a module name")
             stem = path.stem
+            previous = sys.modules.get(stem)
+            loaded_from = getattr(previous, "__file__", None)
+            if previous is not None and (loaded_from is None or Path(loaded_from).resolve() != path.resolve()):
+                # Replacing an imported module (json.py, yaml.py) would break symgnn and its libraries.
+                raise failure(f"its name is that of the module {stem!r} already in use; rename the file")
             spec = importlib.util.spec_from_file_location(stem, path)
             module = importlib.util.module_from_spec(spec)
-            previous = sys.modules.get(stem)
             sys.modules[stem] = module
             folder = str(path.resolve().parent)  # as for a script: the file's own modules import
             if folder not in sys.path:
@@ -142,7 +147,8 @@ def register(app: typer.Typer) -> None:
         import torch
 
         from symgnn.benchmark.protocol import parse_models
-        from symgnn.benchmark.runner import format_duration, run_benchmark
+        from symgnn.benchmark.runner import run_benchmark
+        from symgnn.durations import format_duration
         from symgnn.errors import SymgnnError, Terminated
 
         if threads is not None:

@@ -36,6 +36,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train on the config's training samples; select the best epoch by validation Pearson (keep the final
         model when the config has no validation samples, data.val: [])."""
+        from symgnn.durations import format_duration
         from symgnn.errors import SymgnnError
         from symgnn.train.config import load_config
         from symgnn.train.loop import fit
@@ -61,6 +62,6 @@ def register(app: typer.Typer) -> None:
                   else "final model (no validation samples)")
         typer.echo(
             f"{chosen} at epoch {result.best_epoch} "
-            f"({result.epochs_run} epochs, {result.seconds / 60:.1f} min, {result.seconds_per_epoch:.1f} s/epoch); "
+            f"({result.epochs_run} epochs, {format_duration(result.seconds)}, {result.seconds_per_epoch:.1f} s/epoch); "
             f"checkpoint {run_dir / 'best.pt'}"
         )
