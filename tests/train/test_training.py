@@ -476,3 +476,33 @@ def test_checkpoints_record_whether_training_was_bulk(tmp_path, one_thread):
             warnings.simplefilter("always")
             predictor.predict(slab)
         assert any("open along z" in str(w.message) for w in caught) is expected
+
+
+def test_a_time_budget_that_will_cut_the_epochs_is_said_once_early():
+    """On a machine too slow for ``train.epochs`` within ``train.max_minutes`` the decay follows the
+    clock and the run ends early: after the third epoch timed, one line says so and how to avoid it."""
+    from symgnn.train.loop import time_budget_note
+
+    config = config_for("a.xyz", "b.xyz", 205, max_minutes=30)
+    slow, fast = [20.0, 12.0, 12.5], [9.0, 4.5, 4.4]
+    note = time_budget_note(config, 3, 44.5, slow)
+    assert note is not None and "12.5 s per epoch" in note and "205 epochs need about 42.8 min" in note  # 44.5 s + 202 × 12.5 s
+    assert "train.max_minutes (30 min)" in note and "--max-minutes 0" in note
+    assert time_budget_note(config, 3, 17.9, fast) is None  # 205 epochs at 4.5 s fit in 30 minutes
+    assert time_budget_note(config, 2, 32.0, slow[:2]) is None and time_budget_note(config, 4, 57.0, [*slow, 12.0]) is None
+    untimed = config_for("a.xyz", "b.xyz", 205, max_minutes=None)
+    assert time_budget_note(untimed, 3, 44.5, slow) is None
+
+
+def test_training_says_when_its_time_budget_will_cut_it_short(tmp_path, one_thread):
+    from symgnn.io.write import write_predictions
+
+    write_predictions(random_structure(40, seed=4), {}, tmp_path, "a")
+    write_predictions(random_structure(40, seed=5), {}, tmp_path, "b")
+    config = config_for(tmp_path / "a.xyz", tmp_path / "b.xyz", 10_000_000, max_minutes=0.03)
+    lines: list[str] = []
+    result = fit(config, None, tmp_path / "run", progress=False, log=lines.append)
+    assert 3 <= result.epochs_run < 10_000_000
+    notes = [line for line in lines if "--max-minutes 0 trains every epoch" in line]
+    assert len(notes) == 1 and "10000000 epochs need about" in notes[0]
+    assert any("time budget of 0.03 min reached" in line for line in lines)

@@ -25,6 +25,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch_geometric.data import Batch, Data
 
 from symgnn.data.dataset import average_label_groups, build_graphs, load_structure
+from symgnn.durations import format_duration
 from symgnn.errors import SymgnnError
 from symgnn.io.atomic import atomic_write
 from symgnn.metrics import pearson
@@ -116,6 +117,32 @@ def _learning_rate(config: Config, epoch: int, elapsed: float) -> float:
     if t.max_minutes:
         progress = max(progress, elapsed / (60 * t.max_minutes))
     return t.lr * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+#: the epoch (counted in this process) after which :func:`time_budget_note` projects the run's length
+EPOCHS_BEFORE_PROJECTION = 3
+
+
+def time_budget_note(config: Config, epochs_done: int, elapsed: float, epoch_times: list[float]) -> str | None:
+    """A note when ``train.max_minutes`` will end the run before ``train.epochs`` at the pace so far.
+
+    The cosine decay then follows the clock (:func:`_learning_rate`), so on a slower machine the run
+    trains fewer epochs under another schedule than the recipe's: a different model, which the user
+    should know before it finishes rather than find in the epoch count afterwards. It is given once,
+    when :data:`EPOCHS_BEFORE_PROJECTION` epochs have been timed in this process (their median is the
+    pace; the first includes warm-up), and is ``None`` at any other epoch or when the epochs fit.
+    """
+    t = config.train
+    if not t.max_minutes or len(epoch_times) != EPOCHS_BEFORE_PROJECTION:
+        return None
+    pace = float(np.median(epoch_times))
+    projected = elapsed + pace * (t.epochs - epochs_done)
+    if projected <= 60 * t.max_minutes:
+        return None
+    return (f"at {format_duration(pace)} per epoch the {t.epochs} epochs need about {format_duration(projected)}, "
+            f"more than train.max_minutes ({t.max_minutes:g} min): the learning-rate decay follows the clock and "
+            f"the run stops early, so it trains another model than the {t.epochs}-epoch recipe "
+            "(--max-minutes 0 trains every epoch)")
 
 
 def fit(
@@ -287,6 +314,9 @@ def fit(
                 extra["ema_state_dict"] = ema.state_dict()
             save_checkpoint(last_path, payload(extra, model))
             _update_bar(bar, record, state, log)
+            note = time_budget_note(config, epoch, state["elapsed"], epoch_times)
+            if note:
+                log(note)
             if config.train.patience and state["stale"] >= config.train.patience:
                 log(f"early stop: no validation improvement in {config.train.patience} epochs")
                 break
