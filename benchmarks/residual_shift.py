@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import GroupKFold, cross_val_predict
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from symgnn.data.registry import load_sample, resolve_data_dir
@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ALPHAS = (1.0, 10.0, 100.0, 1000.0)
 
 
-def ridge() -> object:
+def ridge() -> Pipeline:
     """Standardised features, then a ridge whose strength is chosen by its own inner validation."""
     return make_pipeline(StandardScaler(), RidgeCV(alphas=ALPHAS))
 
