@@ -1,4 +1,5 @@
-"""SymGNN and its ablations: shapes, learnable symmetrisation, deterministic inference, invariance."""
+"""SymGNN and its ablations: shapes, learned symmetrisation that receives gradients, deterministic
+inference, invariance that improves with K."""
 
 from __future__ import annotations
 
@@ -6,14 +7,17 @@ import pytest
 import torch
 from torch_geometric.data import Batch
 
-from symgnn.errors import SymgnnError
+from symgnn.data.crop import crop_sphere
 from symgnn.graph import build_graph
 from symgnn.invariance import invariance_error, transform_graph
 from symgnn.models import available_models, build_model
+from symgnn.errors import SymgnnError
 from symgnn.nn.rotations import random_orthogonal
+from symgnn.nn.so3_distribution import LearnedO3, ProjectedNormalRotations
 from tests.helpers import random_structure
 
 SMALL = {"width": 8, "heads": [2, 1], "decoder_layers": 1, "dropout": 0.0}
+FAMILY = ["symgnn", "symgnn_nosym", "symgnn_aug", "symgnn_edgewise", "egat_length", "egat_desc"]
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +25,7 @@ def graph():
     return build_graph(random_structure(60, seed=0), 5.0)
 
 
-@pytest.mark.parametrize("name", ["symgnn", "symgnn_nosym", "symgnn_aug", "egat_length", "egat_desc"])
+@pytest.mark.parametrize("name", FAMILY)
 def test_output_shape_and_gradients(graph, name):
     model = build_model(name, out_dim=3, **SMALL)
     out = model(graph)
@@ -31,36 +35,41 @@ def test_output_shape_and_gradients(graph, name):
     assert not missing, missing
 
 
-def test_von_mises_parameters_learn(graph):
-    model = build_model("symgnn", **SMALL)
-    model(graph).pow(2).mean().backward()
-    symmetriser = model.edge_encoder
-    assert symmetriser.loc.grad.abs().sum() > 0
-    assert symmetriser.log_concentration.grad.abs().sum() > 0
-
-
-def test_vector_plus_length_input(graph):
-    model = build_model("symgnn", edge_input="vector+length", **SMALL)
-    assert model(graph).shape == (60, 1)
-    assert model.edge_encoder.encoder[0].in_features == 4
-
-
-def test_vector_gate_starts_from_the_length_and_learns(graph):
+def test_one_training_step_on_a_crop_moves_the_distributions():
+    """The paper's symmetrisation learns: a training step on a crop of a structure gives non-zero
+    gradients to both distributions' parameters and changes them."""
+    crop, _ = crop_sphere(random_structure(400, seed=3), 0, 8.0)
+    graph = build_graph(crop, 5.0)
     torch.manual_seed(0)
-    model = build_model("symgnn", edge_input="vector+length", vector_gate=0.0, **SMALL)
-    gate = model.edge_encoder.vector_gate
-    assert float(gate.detach()) == 0.0
-    model.eval()
-    matrix = random_orthogonal(1, torch.Generator().manual_seed(4))[0]
-    with torch.no_grad():  # a closed gate leaves only the length: exactly invariant
-        assert torch.allclose(model(graph), model(transform_graph(graph, matrix)), atol=1e-5)
-    model.train()
-    model(graph).pow(2).mean().backward()
-    assert gate.grad is not None and gate.grad.abs() > 0
-    # Without symmetrised vectors there is nothing to gate: refused, not silently ignored.
-    for unused in ({"symmetrise": False}, {"edge_input": "length"}):
-        with pytest.raises(SymgnnError, match="vector_gate scales symmetrised edge vectors"):
-            build_model("symgnn", vector_gate=0.0, **{**SMALL, **unused})
+    model = build_model("symgnn", **SMALL).train()
+    before = [p.detach().clone() for p in (model.transforms.rotations.mean, model.transforms.reflections.mean)]
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
+    loss = (model(graph)[:, 0] - torch.linspace(-1, 1, graph.num_nodes)).pow(2).mean()
+    loss.backward()
+    for distribution in (model.transforms.rotations, model.transforms.reflections):
+        assert distribution.mean.grad is not None and distribution.mean.grad.abs().sum() > 0
+    optimiser.step()
+    after = (model.transforms.rotations.mean, model.transforms.reflections.mean)
+    assert all(not torch.equal(b, a.detach()) for b, a in zip(before, after))
+
+
+def test_transforms_are_coherent_orthogonal_and_split_into_rotations_and_reflections():
+    transforms = LearnedO3(num_draws=3, eval_draws=5).eval()()
+    assert transforms.shape == (10, 3, 3)
+    eye = torch.eye(3).expand(10, 3, 3)
+    assert torch.allclose(transforms @ transforms.transpose(1, 2), eye, atol=1e-5)
+    assert torch.allclose(torch.linalg.det(transforms), torch.tensor([1.0] * 5 + [-1.0] * 5), atol=1e-5)
+    assert LearnedO3(num_draws=3).train()().shape == (6, 3, 3)
+
+
+def test_initial_distribution_is_haar():
+    """m = 0: quaternions uniform on S^3, so a rotated unit vector is uniform on the sphere
+    (E[z^2] = 1/3; Z-Y-Z von Mises Euler angles stay at 1/2)."""
+    with torch.no_grad():
+        rotations = ProjectedNormalRotations().rsample(20000, torch.Generator().manual_seed(0))
+    z = rotations[:, 2, :] @ torch.tensor([0.0, 0.0, 1.0])
+    assert abs(float((z**2).mean()) - 1 / 3) < 0.01
+    assert abs(float(rotations.mean(0).abs().max())) < 0.02  # E[R] = 0 under Haar
 
 
 def test_inference_is_deterministic(graph):
@@ -78,12 +87,41 @@ def test_length_model_is_exactly_invariant(graph):
         assert torch.allclose(model(graph), model(transform_graph(graph, matrix)), atol=1e-5)
 
 
-def test_symmetrised_model_is_more_invariant_than_raw(graph):
+def test_invariance_error_falls_with_k(graph):
+    """More draws at prediction, a closer average: the error over random O(3) transforms of the input
+    falls with eval_draws, and every K beats the raw network."""
     torch.manual_seed(0)
-    sym = build_model("symgnn", num_draws=16, **SMALL).eval()
+    model = build_model("symgnn", **SMALL)
+    errors = []
+    for k in (1, 4, 32):
+        model.transforms.eval_draws = k
+        errors.append(invariance_error(model, graph, num_transforms=6))
+    torch.manual_seed(0)
+    raw = build_model("symgnn_nosym", **SMALL)
+    assert errors[0] > errors[1] > errors[2]
+    assert errors[0] < invariance_error(raw, graph, num_transforms=6)
+
+
+def test_augmented_model_is_plain_at_prediction(graph):
+    torch.manual_seed(0)
+    aug = build_model("symgnn_aug", **SMALL).eval()
     torch.manual_seed(0)
     raw = build_model("symgnn_nosym", **SMALL).eval()
-    assert invariance_error(sym, graph, num_transforms=6) < invariance_error(raw, graph, num_transforms=6)
+    with torch.no_grad():
+        assert torch.equal(aug(graph), raw(graph))
+
+
+def test_edgewise_von_mises_parameters_learn(graph):
+    model = build_model("symgnn_edgewise", **SMALL)
+    model(graph).pow(2).mean().backward()
+    symmetriser = model.edge_encoder
+    assert symmetriser.loc.grad.abs().sum() > 0
+    assert symmetriser.log_concentration.grad.abs().sum() > 0
+
+
+def test_length_input_is_not_symgnn():
+    with pytest.raises(SymgnnError, match="egat_length"):
+        build_model("symgnn", edge_input="length", **SMALL)
 
 
 def test_batched_graphs(graph):
@@ -96,4 +134,4 @@ def test_batched_graphs(graph):
 
 
 def test_registry_lists_the_symgnn_family():
-    assert {"symgnn", "symgnn_nosym", "symgnn_aug", "egat_length"} <= set(available_models())
+    assert set(FAMILY) <= set(available_models())

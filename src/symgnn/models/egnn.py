@@ -33,11 +33,13 @@ class EGNNLayer(nn.Module):
         h'_i &= h_i + \phi_h\Big(h_i, \sum_{j} m_{ij}\Big)
 
     (:math:`x_i - x_j = -r_{ij}`; the mean over neighbours is EGNN's normalisation :math:`C`, and the
-    cosine cutoff :math:`f_c` of the input length keeps messages smooth as atoms cross the cutoff.)
+    cosine cutoff :math:`f_c` of the input length keeps messages smooth as atoms cross the cutoff. The
+    sum of messages is divided by the mean neighbour count, see :class:`EGNN`.)
     """
 
-    def __init__(self, hidden: int, update_coords: bool = True) -> None:
+    def __init__(self, hidden: int, update_coords: bool = True, avg_neighbours: float = 1.0) -> None:
         super().__init__()
+        self.avg_neighbours = avg_neighbours
         # phi_e's first linear map on [h_i, h_j, |r|^2], split per input so the node terms are
         # computed per atom (N x D) and gathered, instead of per edge (E x 3D).
         self.edge_in_target = nn.Linear(hidden, hidden)
@@ -58,7 +60,7 @@ class EGNNLayer(nn.Module):
         m = self.edge_mlp(pre) * envelope.unsqueeze(-1)
         if self.coord_mlp is not None:
             delta = delta - scatter(r * self.coord_mlp(m), target, dim=0, dim_size=h.shape[0], reduce="mean")
-        aggregated = scatter(m, target, dim=0, dim_size=h.shape[0], reduce="sum")
+        aggregated = scatter(m, target, dim=0, dim_size=h.shape[0], reduce="sum") / self.avg_neighbours
         h = h + self.node_mlp(torch.cat([h, aggregated], dim=-1))
         return h, delta
 
@@ -73,16 +75,21 @@ class EGNN(nn.Module):
         hidden: width (paper's comparison: 32).
         num_layers: EGNN layers (4).
         cutoff: radius of the cosine envelope on messages (Å); edges beyond it are ignored.
+        avg_neighbours: the sum of messages is divided by this (NequIP's ``avg_num_neighbors``; 32 is
+            the glass's mean at 5 Å), so activations and the first gradients do not grow with the
+            coordination (with plain sums the clipped AMSGrad steps stalled near the per-species mean).
         out_dim: outputs per atom.
     """
 
     uses_graph = True
 
-    def __init__(self, *, hidden: int = 32, num_layers: int = 4, cutoff: float = 5.0, out_dim: int = 1) -> None:
+    def __init__(
+        self, *, hidden: int = 32, num_layers: int = 4, cutoff: float = 5.0, avg_neighbours: float = 32.0, out_dim: int = 1
+    ) -> None:
         super().__init__()
         self.embedding = AtomEmbedding(hidden)
         self.envelope = CosineCutoff(cutoff)
-        self.layers = nn.ModuleList(EGNNLayer(hidden, update_coords=k < num_layers - 1) for k in range(num_layers))
+        self.layers = nn.ModuleList(EGNNLayer(hidden, update_coords=k < num_layers - 1, avg_neighbours=avg_neighbours) for k in range(num_layers))
         self.head = mlp(hidden, hidden, out_dim)
 
     def forward(self, data: Data) -> torch.Tensor:

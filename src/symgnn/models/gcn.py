@@ -1,8 +1,9 @@
 """GCN baseline (Kipf & Welling 2017) without edge features, as in the paper's comparison.
 
-Node inputs are the type embedding and a linear map of the *absolute* positions, as in the
-released SymGNN code's GCN: the model is not invariant to rotations or translations, and the
-graph carries no distance or direction, only connectivity within the cutoff.
+Node inputs are the type embedding alone, as in the released SymGNN code's GCN: the graph carries no
+distance or direction, only connectivity within the cutoff, so the model sees species and
+coordination. ``use_positions`` adds a linear map of the *absolute* positions (not invariant to
+rotations or translations; an option this package once had on by default, not the paper's).
 """
 
 from __future__ import annotations
@@ -31,16 +32,16 @@ class GCN(nn.Module):
     Args:
         hidden: width (paper: 32).
         num_layers: graph convolutions (paper: 4).
-        use_positions: feed the linear map of absolute positions (paper's code: yes).
+        use_positions: also feed a linear map of the absolute positions (paper's code: no).
         out_dim: outputs per atom.
     """
 
     uses_graph = True
-    #: Not predicted block by block (symgnn.data.blocks): it reads absolute positions, which a block's
-    #: periodic images change, and its degree normalisation reaches one neighbour shell past its layers.
+    #: Not predicted block by block (symgnn.data.blocks): its degree normalisation reaches one neighbour
+    #: shell past its layers (and ``use_positions`` reads absolute positions, which a block's images change).
     blockwise = False
 
-    def __init__(self, *, hidden: int = 32, num_layers: int = 4, use_positions: bool = True, out_dim: int = 1) -> None:
+    def __init__(self, *, hidden: int = 32, num_layers: int = 4, use_positions: bool = False, out_dim: int = 1) -> None:
         super().__init__()
         self.embedding = AtomEmbedding(hidden)
         self.position_proj = nn.Linear(3, hidden) if use_positions else None

@@ -1,4 +1,9 @@
-"""SymGNN's symmetrisation module: invariance of the edge encoding "in expectation"."""
+"""Per-edge symmetrisation, as the released SymGNN code reads the paper (the model ``symgnn_edgewise``).
+
+Each edge is encoded under its own average of sampled transforms; see
+:mod:`symgnn.models.symgnn_edgewise` for why this loses bond angles and is never invariant, and
+:mod:`symgnn.models.symgnn` for the paper's Eq. 3–5 (the whole graph under one transform per pass).
+"""
 
 from __future__ import annotations
 
