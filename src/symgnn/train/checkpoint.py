@@ -45,4 +45,14 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     required = {"model_name", "model_hparams", "state_dict", "label_mean", "label_std", "cutoff"}
     if not isinstance(payload, dict) or not required <= set(payload):
         raise SymgnnError(f"{path}: not a symgnn checkpoint (missing {', '.join(sorted(required - set(payload or {})))})")
+    return _renamed_models(payload)
+
+
+def _renamed_models(payload: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint of a model that has since been renamed, under its current name: ``symgnn`` before
+    0.2 symmetrised each edge on its own (von Mises parameters ``edge_encoder.loc``), the model now
+    called ``symgnn_edgewise``, whose weights and hyper-parameters it matches."""
+    state = payload["state_dict"]
+    if payload["model_name"] == "symgnn" and isinstance(state, dict) and "edge_encoder.loc" in state:
+        return {**payload, "model_name": "symgnn_edgewise"}
     return payload
