@@ -135,3 +135,13 @@ def test_batched_graphs(graph):
 
 def test_registry_lists_the_symgnn_family():
     assert set(FAMILY) <= set(available_models())
+
+
+def test_init_concentration_starts_near_one_orientation():
+    model = build_model("symgnn", init_concentration=10.0, eval_draws=64, **SMALL).eval()
+    with torch.no_grad():
+        rotations = model.transforms()[:64]
+    angle = torch.arccos(((rotations.diagonal(dim1=1, dim2=2).sum(-1) - 1) / 2).clamp(-1, 1))
+    assert float(angle.median()) < 0.5  # radians; Haar's median is about 2.3
+    with pytest.raises(SymgnnError, match="init_concentration"):
+        build_model("symgnn", init_concentration=-1.0, **SMALL)

@@ -61,6 +61,10 @@ class SymGNN(EGATNetwork):
             and the invariant length, which the encoder otherwise has to learn from the components).
         descriptors: if set (a mapping of :class:`~symgnn.descriptors.DescriptorConfig` settings),
             per-atom structure descriptors join the atom embedding.
+        init_concentration: the distributions' concentration :math:`\lVert m \rVert` at the start: 0
+            (the default) is uniform over rotations, invariant in expectation from the first step;
+            larger values start near one orientation (10: typical angles of about 20°), as the released
+            code's fixed angles do, and leave it to training to spread the draws.
     """
 
     #: Reads ``data.edge_mask`` (E,) and scales every message of each edge by it (see symgnn.explain).
@@ -69,14 +73,16 @@ class SymGNN(EGATNetwork):
     def __init__(
         self, width: int = 32, heads: list[int] | tuple[int, ...] = (8, 4, 2, 1), num_draws: int = 1,
         eval_draws: int = 2, dropout: float = 0.25, decoder_layers: int = 4, out_dim: int = 1,
-        edge_input: str = "vector", descriptors: dict[str, Any] | None = None,
+        edge_input: str = "vector", descriptors: dict[str, Any] | None = None, init_concentration: float = 0.0,
     ) -> None:
         check_edge_input(edge_input)
         if edge_input == "length":
             raise ValueError("symgnn transforms edge vectors: edge_input 'length' is the model egat_length")
+        if not init_concentration >= 0:
+            raise ValueError(f"init_concentration must be 0 or more, got {init_concentration}")
         super().__init__(_EDGE_DIM[edge_input], width, heads, dropout, decoder_layers, out_dim, descriptors)
         self.edge_input = edge_input
-        self.transforms = LearnedO3(num_draws, eval_draws)
+        self.transforms = LearnedO3(num_draws, eval_draws, init_concentration=init_concentration)
 
     def forward(self, data: Data, edge_weight: torch.Tensor | None = None) -> torch.Tensor:
         edge_weight = edge_mask_of(data, edge_weight)

@@ -71,13 +71,17 @@ class LearnedO3(nn.Module):
         eval_draws: K in evaluation, drawn from a generator seeded with ``eval_seed`` on every call, so
             predictions are deterministic for given parameters.
         reflections: also draw the K reflections (O(3)); ``False`` draws rotations only (SO(3)).
+        init_concentration: :math:`\lVert m \rVert` of both distributions at the start (0: Haar).
     """
 
-    def __init__(self, num_draws: int = 1, eval_draws: int = 2, eval_seed: int = 0, reflections: bool = True) -> None:
+    def __init__(
+        self, num_draws: int = 1, eval_draws: int = 2, eval_seed: int = 0, reflections: bool = True,
+        init_concentration: float = 0.0,
+    ) -> None:
         super().__init__()
         self.num_draws, self.eval_draws, self.eval_seed = num_draws, eval_draws, eval_seed
-        self.rotations = ProjectedNormalRotations()
-        self.reflections = ProjectedNormalRotations() if reflections else None
+        self.rotations = ProjectedNormalRotations(init_concentration)
+        self.reflections = ProjectedNormalRotations(init_concentration) if reflections else None
 
     def forward(self, num_draws: int | None = None) -> torch.Tensor:
         """The transforms of this pass, ``(K or 2K, 3, 3)``: K rotations, then K reflections.
