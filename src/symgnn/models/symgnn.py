@@ -37,11 +37,11 @@ import torch
 from torch_geometric.data import Data
 
 from symgnn.models.registry import register
-from symgnn.nn.egat_backbone import EGATNetwork, check_edge_input, edge_input_features, edge_mask_of
+from symgnn.nn.egat_backbone import (
+    EDGE_INPUT_WIDTH, EGATNetwork, check_edge_input, edge_input_features, edge_mask_of,
+)
 from symgnn.nn.rotations import random_orthogonal
 from symgnn.nn.so3_distribution import LearnedO3
-
-_EDGE_DIM = {"vector": 3, "vector+length": 4, "length": 1}
 
 
 @register("symgnn")
@@ -80,7 +80,7 @@ class SymGNN(EGATNetwork):
             raise ValueError("symgnn transforms edge vectors: edge_input 'length' is the model egat_length")
         if not init_concentration >= 0:
             raise ValueError(f"init_concentration must be 0 or more, got {init_concentration}")
-        super().__init__(_EDGE_DIM[edge_input], width, heads, dropout, decoder_layers, out_dim, descriptors)
+        super().__init__(EDGE_INPUT_WIDTH[edge_input], width, heads, dropout, decoder_layers, out_dim, descriptors)
         self.edge_input = edge_input
         self.transforms = LearnedO3(num_draws, eval_draws, init_concentration=init_concentration)
 
@@ -106,7 +106,7 @@ class _RawVectors(EGATNetwork):
         descriptors: dict[str, Any] | None = None,
     ) -> None:
         check_edge_input(edge_input)
-        super().__init__(_EDGE_DIM[edge_input], width, heads, dropout, decoder_layers, out_dim, descriptors)
+        super().__init__(EDGE_INPUT_WIDTH[edge_input], width, heads, dropout, decoder_layers, out_dim, descriptors)
         self.edge_input = edge_input
 
     def transform(self, vectors: torch.Tensor) -> torch.Tensor:

@@ -28,7 +28,7 @@ import torch
 from torch_geometric.data import Data
 
 from symgnn.models.registry import register
-from symgnn.nn.egat_backbone import EGATNetwork, check_edge_input, edge_mask_of, encoder
+from symgnn.nn.egat_backbone import EDGE_INPUT_WIDTH, EGATNetwork, check_edge_input, edge_mask_of, encoder
 from symgnn.nn.symmetrisation import EdgeSymmetriser
 
 
@@ -54,7 +54,7 @@ class SymGNNEdgewise(EGATNetwork):
         check_edge_input(edge_input)
         if edge_input == "length":
             raise ValueError("symgnn_edgewise transforms edge vectors: edge_input 'length' is the model egat_length")
-        edge_dim = 4 if edge_input == "vector+length" else 3
+        edge_dim = EDGE_INPUT_WIDTH[edge_input]
         super().__init__(edge_dim, width, heads, dropout, decoder_layers, out_dim, descriptors)
         self.edge_encoder = EdgeSymmetriser(
             encoder(edge_dim, width), num_draws, eval_draws, append_length=edge_input == "vector+length",

@@ -18,7 +18,8 @@ from symgnn.nn.descriptor_input import DescriptorInput
 from symgnn.nn.egat_conv import EGATConv
 from symgnn.nn.embedding import AtomEmbedding
 
-EDGE_INPUTS = ("vector", "vector+length", "length")
+#: What the edge encoder can read of each edge vector, and its input width.
+EDGE_INPUT_WIDTH = {"vector": 3, "vector+length": 4, "length": 1}
 
 
 def encoder(in_dim: int, width: int) -> nn.Sequential:
@@ -49,8 +50,8 @@ def edge_input_features(vectors: torch.Tensor, edge_input: str) -> torch.Tensor:
 
 
 def check_edge_input(edge_input: str) -> None:
-    if edge_input not in EDGE_INPUTS:
-        raise ValueError(f"edge_input must be one of {', '.join(EDGE_INPUTS)}, got {edge_input!r}")
+    if edge_input not in EDGE_INPUT_WIDTH:
+        raise ValueError(f"edge_input must be one of {', '.join(EDGE_INPUT_WIDTH)}, got {edge_input!r}")
 
 
 class EGATBlock(nn.Module):
@@ -113,11 +114,11 @@ class EGATNetwork(nn.Module):
 
     def propagate(
         self, h: torch.Tensor, edge_features: torch.Tensor, edge_index: torch.Tensor,
-        edge_weight: torch.Tensor | None = None, encode_edges: bool = True,
+        edge_weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Message passing from encoded atoms ``h`` and raw ``edge_features`` (encoded here unless
-        ``encode_edges`` is False, for a caller that encodes them itself) to the decoded output."""
-        f = self.edge_encoder(edge_features) if encode_edges else edge_features
+        """Message passing from encoded atoms ``h`` and the edge encoder's input ``edge_features`` to
+        the decoded output."""
+        f = self.edge_encoder(edge_features)
         for layer in self.layers:
             h, f = layer(h, f, edge_index, edge_weight)
             h, f = self.dropout(h), self.dropout(f)
