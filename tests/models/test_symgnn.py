@@ -145,3 +145,13 @@ def test_init_concentration_starts_near_one_orientation():
     assert float(angle.median()) < 0.5  # radians; Haar's median is about 2.3
     with pytest.raises(SymgnnError, match="init_concentration"):
         build_model("symgnn", init_concentration=-1.0, **SMALL)
+
+
+def test_direction_plus_length_reads_the_unit_vector_and_the_length():
+    from symgnn.nn.egat_backbone import edge_input_features
+
+    vectors = torch.tensor([[3.0, 0.0, 4.0], [0.0, -2.0, 0.0]])
+    features = edge_input_features(vectors, "direction+length")
+    torch.testing.assert_close(features, torch.tensor([[0.6, 0.0, 0.8, 5.0], [0.0, -1.0, 0.0, 2.0]]))
+    with pytest.raises(SymgnnError, match="symgnn_edgewise reads"):
+        build_model("symgnn_edgewise", edge_input="direction+length", **SMALL)

@@ -57,8 +57,9 @@ class SymGNN(EGATNetwork):
         dropout: dropout on node and edge features after each layer (paper: 0.25).
         decoder_layers: hidden layers of the decoder (paper: 4).
         out_dim: outputs per atom (1 = barrier; more for auxiliary targets).
-        edge_input: ``"vector"`` (the 3 components, the paper's) or ``"vector+length"`` (the components
-            and the invariant length, which the encoder otherwise has to learn from the components).
+        edge_input: ``"vector"`` (the 3 components, the paper's), ``"vector+length"`` (the components
+            and the invariant length, which the encoder otherwise has to learn from the components) or
+            ``"direction+length"`` (the unit vector and the length).
         descriptors: if set (a mapping of :class:`~symgnn.descriptors.DescriptorConfig` settings),
             per-atom structure descriptors join the atom embedding.
         init_concentration: the distributions' concentration :math:`\lVert m \rVert` at the start: 0

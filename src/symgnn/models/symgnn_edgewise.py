@@ -52,8 +52,8 @@ class SymGNNEdgewise(EGATNetwork):
         edge_input: str = "vector", vector_gate: float | None = None, descriptors: dict[str, Any] | None = None,
     ) -> None:
         check_edge_input(edge_input)
-        if edge_input == "length":
-            raise ValueError("symgnn_edgewise transforms edge vectors: edge_input 'length' is the model egat_length")
+        if edge_input not in ("vector", "vector+length"):
+            raise ValueError(f"symgnn_edgewise reads edge_input 'vector' or 'vector+length', not {edge_input!r}")
         edge_dim = EDGE_INPUT_WIDTH[edge_input]
         super().__init__(edge_dim, width, heads, dropout, decoder_layers, out_dim, descriptors)
         self.edge_encoder = EdgeSymmetriser(

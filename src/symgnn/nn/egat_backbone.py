@@ -19,7 +19,7 @@ from symgnn.nn.egat_conv import EGATConv
 from symgnn.nn.embedding import AtomEmbedding
 
 #: What the edge encoder can read of each edge vector, and its input width.
-EDGE_INPUT_WIDTH = {"vector": 3, "vector+length": 4, "length": 1}
+EDGE_INPUT_WIDTH = {"vector": 3, "vector+length": 4, "direction+length": 4, "length": 1}
 
 
 def encoder(in_dim: int, width: int) -> nn.Sequential:
@@ -40,13 +40,16 @@ def decoder(width: int, out_dim: int, hidden_layers: int) -> nn.Sequential:
 
 
 def edge_input_features(vectors: torch.Tensor, edge_input: str) -> torch.Tensor:
-    """What the edge encoder reads of each edge vector: the vector, the vector and its length, or
-    the length alone."""
+    """What the edge encoder reads of each edge vector: the vector; the vector and its length; the
+    unit vector and the length (the direction then varies on the scale of the length's spread rather
+    than the cutoff's, so it does not drown the length at the start of training); or the length."""
+    if edge_input == "vector":
+        return vectors
+    length = vectors.norm(dim=-1, keepdim=True)
     if edge_input == "length":
-        return vectors.norm(dim=-1, keepdim=True)
-    if edge_input == "vector+length":
-        return torch.cat([vectors, vectors.norm(dim=-1, keepdim=True)], dim=-1)
-    return vectors
+        return length
+    direction = vectors / length.clamp_min(1e-9) if edge_input == "direction+length" else vectors
+    return torch.cat([direction, length], dim=-1)
 
 
 def check_edge_input(edge_input: str) -> None:
