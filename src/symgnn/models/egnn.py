@@ -34,7 +34,7 @@ class EGNNLayer(nn.Module):
 
     (:math:`x_i - x_j = -r_{ij}`; the mean over neighbours is EGNN's normalisation :math:`C`, and the
     cosine cutoff :math:`f_c` of the input length keeps messages smooth as atoms cross the cutoff. The
-    sum of messages is divided by the mean neighbour count, see :class:`EGNN`.)
+    sum of messages is divided by the square root of the mean neighbour count, see :class:`EGNN`.)
     """
 
     def __init__(self, hidden: int, update_coords: bool = True, avg_neighbours: float = 1.0) -> None:
@@ -60,7 +60,7 @@ class EGNNLayer(nn.Module):
         m = self.edge_mlp(pre) * envelope.unsqueeze(-1)
         if self.coord_mlp is not None:
             delta = delta - scatter(r * self.coord_mlp(m), target, dim=0, dim_size=h.shape[0], reduce="mean")
-        aggregated = scatter(m, target, dim=0, dim_size=h.shape[0], reduce="sum") / self.avg_neighbours
+        aggregated = scatter(m, target, dim=0, dim_size=h.shape[0], reduce="sum") / self.avg_neighbours**0.5
         h = h + self.node_mlp(torch.cat([h, aggregated], dim=-1))
         return h, delta
 
@@ -75,9 +75,9 @@ class EGNN(nn.Module):
         hidden: width (paper's comparison: 32).
         num_layers: EGNN layers (4).
         cutoff: radius of the cosine envelope on messages (Å); edges beyond it are ignored.
-        avg_neighbours: the sum of messages is divided by this (NequIP's ``avg_num_neighbors``; 32 is
-            the glass's mean at 5 Å), so activations and the first gradients do not grow with the
-            coordination (with plain sums the clipped AMSGrad steps stalled near the per-species mean).
+        avg_neighbours: the sum of messages is divided by its square root (32: the glass's mean at
+            5 Å), so the first outputs and gradients do not grow with the coordination (with plain sums
+            the model stalled near the per-species mean in the benchmark).
         out_dim: outputs per atom.
     """
 
