@@ -53,7 +53,7 @@ class SymGNN(EGATNetwork):
         width: node and edge feature width (paper: 32).
         heads: attention heads per layer; its length is the number of layers (paper: 8, 4, 2, 1).
         num_draws: K in training: K rotations and K reflections, 2K passes of the network.
-        eval_draws: K in evaluation and prediction (fixed seed, deterministic).
+        eval_draws: K in evaluation and prediction (fixed seed, deterministic); ``None``: ``num_draws``.
         dropout: dropout on node and edge features after each layer (paper: 0.25).
         decoder_layers: hidden layers of the decoder (paper: 4).
         out_dim: outputs per atom (1 = barrier; more for auxiliary targets).
@@ -73,7 +73,7 @@ class SymGNN(EGATNetwork):
 
     def __init__(
         self, width: int = 32, heads: list[int] | tuple[int, ...] = (8, 4, 2, 1), num_draws: int = 1,
-        eval_draws: int = 2, dropout: float = 0.25, decoder_layers: int = 4, out_dim: int = 1,
+        eval_draws: int | None = 2, dropout: float = 0.25, decoder_layers: int = 4, out_dim: int = 1,
         edge_input: str = "vector", descriptors: dict[str, Any] | None = None, init_concentration: float = 0.0,
     ) -> None:
         check_edge_input(edge_input)
@@ -83,7 +83,7 @@ class SymGNN(EGATNetwork):
             raise ValueError(f"init_concentration must be 0 or more, got {init_concentration}")
         super().__init__(EDGE_INPUT_WIDTH[edge_input], width, heads, dropout, decoder_layers, out_dim, descriptors)
         self.edge_input = edge_input
-        self.transforms = LearnedO3(num_draws, eval_draws, init_concentration=init_concentration)
+        self.transforms = LearnedO3(num_draws, eval_draws or num_draws, init_concentration=init_concentration)
 
     def forward(self, data: Data, edge_weight: torch.Tensor | None = None) -> torch.Tensor:
         edge_weight = edge_mask_of(data, edge_weight)
