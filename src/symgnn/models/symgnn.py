@@ -46,7 +46,7 @@ from symgnn.nn.so3_distribution import LearnedO3
 
 @register("symgnn")
 class SymGNN(EGATNetwork):
-    """SymGNN: the EGAT network averaged over K learned rotations and K learned reflections of the
+    r"""SymGNN: the EGAT network averaged over K learned rotations and K learned reflections of the
     whole graph (see the module docstring).
 
     Args:
