@@ -64,7 +64,7 @@ class ProjectedNormalRotations(nn.Module):
 
 
 class LearnedO3(nn.Module):
-    """K rotations from one :class:`ProjectedNormalRotations` and K reflections (:math:`-R`) from another.
+    r"""K rotations from one :class:`ProjectedNormalRotations` and K reflections (:math:`-R`) from another.
 
     Args:
         num_draws: K in training (a fresh draw every forward pass).
